@@ -1,0 +1,3 @@
+"""claude-memory: persistent, local memory for Claude Code."""
+
+__version__ = "0.1.0"

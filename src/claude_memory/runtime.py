@@ -1,0 +1,60 @@
+"""Composition root: settings → database, model, services. Used by every entry point."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .cache import ChangeListener, SearchCache
+from .db.migrate import ensure_embedding_schema, migrate
+from .db.pool import Database, resolve_dsn
+from .embedding import Embedder
+from .memory import Guard, MemoryService
+from .search import Searcher
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    embedder: Embedder
+    memories: MemoryService
+    searcher: Searcher
+    cache: SearchCache
+    listener: ChangeListener | None = None
+
+    def close(self) -> None:
+        if self.listener:
+            self.listener.stop()
+        self.db.close()
+
+
+def connect(settings: Settings) -> Database:
+    """Open the pool (starting the embedded server if needed) and bring the schema up to date."""
+    db = Database(resolve_dsn(settings.database_url, settings.data_dir))
+    migrate(db)
+    db.enable_vectors()
+    return db
+
+
+def build(settings: Settings, *, background_model: bool = False, listen: bool = False,
+          check_dimension: bool = True) -> Runtime:
+    """Everything a command or the server needs; the model loads lazily (in the background if asked)."""
+    db = connect(settings)
+    embedder = Embedder(settings.embedding_model, threads=settings.torch_threads)
+    if check_dimension:
+        ensure_embedding_schema(db, embedder.dimension, settings.embedding_model)
+    if background_model:
+        embedder.start_loading()
+    cache = SearchCache(settings.cache_max_size, settings.cache_ttl_seconds)
+    memories = MemoryService(
+        db, embedder, Guard(settings.guard_noop_threshold, settings.guard_update_threshold), cache
+    )
+    listener = None
+    if listen:
+        listener = ChangeListener(db.dsn, cache)
+        listener.start()
+    return Runtime(settings, db, embedder, memories, Searcher(memories), cache, listener)

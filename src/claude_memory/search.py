@@ -1,0 +1,124 @@
+"""Semantic, keyword (BM25) and hybrid search over the memory service, behind the search cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .db import memories as q
+from .db.memories import Filters
+from .errors import InvalidInput
+from .memory import MAX_LIMIT, MemoryService, bounded
+
+RESULT_CHARS = 1500
+MAX_QUERY_CHARS = 10_000
+
+
+def _query(query: Any) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("query must be a non-empty string")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"query is longer than {MAX_QUERY_CHARS} characters")
+    return query.replace("\x00", " ").strip()
+
+
+def _weight(value: Any, name: str, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidInput(f"{name} must be a number between 0 and 1")
+    return float(value)
+
+
+class Searcher:
+    """The three searches the MCP tools and REST API expose."""
+
+    def __init__(self, memories: MemoryService, candidates: int = 100) -> None:
+        self.memories = memories
+        self.candidates = candidates
+
+    @property
+    def cache(self) -> Any:
+        return self.memories.cache
+
+    def _results(self, scored: list[tuple[int, float]], key: str, extra: dict[int, dict[str, float]] | None = None
+                 ) -> list[dict[str, Any]]:
+        rows = self.memories.get_many([i for i, _ in scored])
+        out = []
+        for mid, score in scored:
+            r = rows.get(mid)
+            if r is None:
+                continue
+            content = r["content"]
+            item = {"id": mid, key: round(score, 4), "content": content[:RESULT_CHARS],
+                    "truncated": len(content) > RESULT_CHARS, "tags": r["tags"], "project": r["project"],
+                    "source": r["source"], "created_at": r["created_at"]}
+            if extra and mid in extra:
+                item.update({k: round(v, 4) for k, v in extra[mid].items()})
+            out.append(item)
+        return out
+
+    def semantic(self, query: Any, limit: Any = 10, min_similarity: Any = 0.0, project: Any = None,
+                 since: Any = None, before: Any = None) -> dict[str, Any]:
+        text = _query(query)
+        lim = bounded(limit, "limit", 10, 1, MAX_LIMIT)
+        floor = _weight(min_similarity, "min_similarity", 0.0)
+        flt = self.memories.filters(project, since, before)
+        key = ("semantic", text, lim, floor, flt.project, flt.since, flt.before)
+        return self.cache.get_or_compute(key, lambda: self._semantic(text, lim, floor, flt))
+
+    def _semantic(self, text: str, lim: int, floor: float, flt: Filters) -> dict[str, Any]:
+        vec = self.memories.embedder.encode_one(text)
+        with self.memories.db.cursor() as cur:
+            scored = [(i, s) for i, s in q.semantic(cur, vec, flt, lim) if s >= floor]
+        return {"query": text, "results": self._results(scored, "similarity")}
+
+    def keyword(self, query: Any, limit: Any = 10, project: Any = None, since: Any = None,
+                before: Any = None) -> dict[str, Any]:
+        text = _query(query)
+        lim = bounded(limit, "limit", 10, 1, MAX_LIMIT)
+        flt = self.memories.filters(project, since, before)
+        key = ("keyword", text, lim, flt.project, flt.since, flt.before)
+        return self.cache.get_or_compute(key, lambda: {
+            "query": text, "results": self._results(self._keyword_scores(text, lim, flt), "score")})
+
+    def _keyword_scores(self, text: str, lim: int, flt: Filters) -> list[tuple[int, float]]:
+        with self.memories.db.cursor() as cur:
+            scored = q.bm25(cur, text, flt, lim)
+            if not scored:
+                scored = q.substring(cur, text, flt, lim)
+        return scored
+
+    def hybrid(self, query: Any, limit: Any = 10, keyword_weight: Any = None, semantic_weight: Any = None,
+               project: Any = None, since: Any = None, before: Any = None) -> dict[str, Any]:
+        text = _query(query)
+        lim = bounded(limit, "limit", 10, 1, MAX_LIMIT)
+        kw = _weight(keyword_weight, "keyword_weight", 0.5)
+        sw = _weight(semantic_weight, "semantic_weight", 0.5)
+        if kw + sw <= 0:
+            raise InvalidInput("keyword_weight and semantic_weight cannot both be 0")
+        flt = self.memories.filters(project, since, before)
+        key = ("hybrid", text, lim, kw, sw, flt.project, flt.since, flt.before)
+        return self.cache.get_or_compute(key, lambda: self._hybrid(text, lim, kw, sw, flt))
+
+    def _hybrid(self, text: str, lim: int, kw: float, sw: float, flt: Filters) -> dict[str, Any]:
+        n = max(self.candidates, lim * 3)
+        vec = self.memories.embedder.encode_one(text)
+        with self.memories.db.cursor() as cur:
+            bm = dict(q.bm25(cur, text, flt, n))
+            sem = dict(q.semantic(cur, vec, flt, n))
+            missing = [i for i in bm if i not in sem]
+            sem.update(q.similarities(cur, vec, missing))
+        fused = fuse(bm, sem, kw, sw)
+        top = fused[:lim]
+        extra = {i: {"keyword_score": bm.get(i, 0.0), "similarity": sem.get(i, 0.0)} for i, _ in top}
+        return {"query": text, "results": self._results(top, "score", extra)}
+
+
+def fuse(bm: dict[int, float], sem: dict[int, float], kw: float, sw: float) -> list[tuple[int, float]]:
+    """Scores on one scale: BM25 divided by the best BM25, similarity min-max scaled over the candidates."""
+    top_bm = max(bm.values(), default=0.0) or 1.0
+    lo, hi = (min(sem.values()), max(sem.values())) if sem else (0.0, 1.0)
+    span = (hi - lo) or 1.0
+    ids = set(bm) | set(sem)
+    scores = {i: kw * bm.get(i, 0.0) / top_bm + sw * (sem.get(i, lo) - lo) / span for i in ids}
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))

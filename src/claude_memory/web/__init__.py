@@ -1,0 +1,1 @@
+"""The edges: MCP tool adapters, REST, the one Starlette app."""
