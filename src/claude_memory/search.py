@@ -117,7 +117,7 @@ class Searcher:
 def fuse(bm: dict[int, float], sem: dict[int, float], kw: float, sw: float) -> list[tuple[int, float]]:
     """Scores on one scale: BM25 divided by the best BM25, similarity min-max scaled over the candidates."""
     top_bm = max(bm.values(), default=0.0) or 1.0
-    lo, hi = (min(sem.values()), max(sem.values())) if sem else (0.0, 1.0)
+    lo, hi = (min(sem.values()), max(sem.values())) if len(sem) > 1 else (0.0, 1.0)
     span = (hi - lo) or 1.0
     ids = set(bm) | set(sem)
     scores = {i: kw * bm.get(i, 0.0) / top_bm + sw * (sem.get(i, lo) - lo) / span for i in ids}

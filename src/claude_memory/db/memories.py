@@ -112,7 +112,7 @@ def insert_many(cur: Any, items: Sequence[NewMemory]) -> list[int | None]:
     )
     by_key = {(h, p): i for i, h, p in result}
     ids: list[int | None] = []
-    chunk_rows = []
+    chunk_rows: list[tuple[int, int, np.ndarray]] = []
     for m in items:
         mid = by_key.pop((m.content_hash, m.project or ""), None)
         ids.append(mid)
