@@ -79,9 +79,9 @@ class Searcher:
         flt = self.memories.filters(project, since, before)
         key = ("keyword", text, lim, flt.project, flt.since, flt.before)
         return self.cache.get_or_compute(key, lambda: {
-            "query": text, "results": self._results(self._keyword_scores(text, lim, flt), "score")})
+            "query": text, "results": self._results(self.keyword_scores(text, lim, flt), "score")})
 
-    def _keyword_scores(self, text: str, lim: int, flt: Filters) -> list[tuple[int, float]]:
+    def keyword_scores(self, text: str, lim: int, flt: Filters) -> list[tuple[int, float]]:
         with self.memories.db.cursor() as cur:
             scored = q.bm25(cur, text, flt, lim)
             if not scored:
@@ -101,17 +101,21 @@ class Searcher:
         return self.cache.get_or_compute(key, lambda: self._hybrid(text, lim, kw, sw, flt))
 
     def _hybrid(self, text: str, lim: int, kw: float, sw: float, flt: Filters) -> dict[str, Any]:
-        n = max(self.candidates, lim * 3)
         vec = self.memories.embedder.encode_one(text)
+        top, extra = self.hybrid_scores(text, vec, lim, kw, sw, flt)
+        return {"query": text, "results": self._results(top, "score", extra)}
+
+    def hybrid_scores(self, text: str, vec: Any, lim: int, kw: float, sw: float, flt: Filters
+                      ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
+        """Fused (id, score) for an already embedded query, with each leg's raw score."""
+        n = max(self.candidates, lim * 3)
         with self.memories.db.cursor() as cur:
             bm = dict(q.bm25(cur, text, flt, n))
             sem = dict(q.semantic(cur, vec, flt, n))
             missing = [i for i in bm if i not in sem]
             sem.update(q.similarities(cur, vec, missing))
-        fused = fuse(bm, sem, kw, sw)
-        top = fused[:lim]
-        extra = {i: {"keyword_score": bm.get(i, 0.0), "similarity": sem.get(i, 0.0)} for i, _ in top}
-        return {"query": text, "results": self._results(top, "score", extra)}
+        top = fuse(bm, sem, kw, sw)[:lim]
+        return top, {i: {"keyword_score": bm.get(i, 0.0), "similarity": sem.get(i, 0.0)} for i, _ in top}
 
 
 def fuse(bm: dict[int, float], sem: dict[int, float], kw: float, sw: float) -> list[tuple[int, float]]:
