@@ -127,3 +127,28 @@ def test_cache_is_invalidated_by_a_write_from_another_process(runtime, dsn):
         wait_until(lambda: len(runtime.searcher.keyword("sentry errors")["results"]) == 2, timeout=10)
     finally:
         listener.stop()
+
+
+def test_hybrid_reads_conversation_turns_in_context(runtime):
+    turns = ["Caroline: What did you paint for the art show last weekend, Melanie?",
+             "Melanie: A sunrise over the lake, lots of orange and pink.",
+             "Caroline: I adopted a puppy named Oscar on Tuesday.",
+             "Melanie: We went camping near the river with the kids."]
+    rows = []
+    for project, session in (("linked", "conv/1"), ("loose", None)):
+        rows += [{"content": t, "project": project, "session_id": session} for t in turns]
+    runtime.memories.add_many(rows)
+
+    def answer_score(project: str) -> float:
+        res = runtime.searcher.hybrid("what did Melanie paint for the show", limit=4, project=project)["results"]
+        return next(r["score"] for r in res if r["content"].startswith("Melanie: A sunrise"))
+
+    assert answer_score("linked") > answer_score("loose")
+
+
+def test_with_context_adds_a_share_of_the_best_neighbour():
+    from claude_memory.search import with_context
+
+    scored = [(1, 1.0), (2, 0.2), (3, 0.5)]
+    out = dict(with_context(scored, {2: (1, 3), 3: (2, None)}, 0.5))
+    assert out == {1: 1.0, 2: 0.7, 3: 0.6}

@@ -360,3 +360,21 @@ def project_for_path(cur: Any, path: str) -> str | None:
     )
     row = cur.fetchone()
     return row[0] if row else None
+
+
+def session_neighbours(cur: Any, ids: Sequence[int]) -> dict[int, tuple[int | None, int | None]]:
+    """For memories that belong to a session: the active memories just before and after them in it."""
+    if not ids:
+        return {}
+    cur.execute(
+        f"""
+        SELECT id, prev_id, next_id FROM (
+            SELECT m.id, lag(m.id) OVER w AS prev_id, lead(m.id) OVER w AS next_id FROM memories m
+            WHERE {ACTIVE} AND m.session_id IN (
+                SELECT s.session_id FROM memories s WHERE s.id = ANY(%s) AND s.session_id IS NOT NULL)
+            WINDOW w AS (PARTITION BY m.session_id ORDER BY m.created_at, m.id)) t
+        WHERE id = ANY(%s)
+        """,
+        (list(ids), list(ids)),
+    )
+    return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
