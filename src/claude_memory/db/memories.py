@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from pgvector import Vector
 from psycopg2.extras import execute_values
 
 ACTIVE = "m.deleted_at IS NULL AND m.superseded_by IS NULL"
@@ -61,6 +62,12 @@ class NewMemory:
     project: str | None = None
     session_id: str | None = None
     created_at: datetime | None = None
+
+
+def literal(vector: np.ndarray) -> str:
+    """The query vector as pgvector text, converted once: adapting a 384-float array costs ~0.5 ms, and a
+    statement that names the vector several times would pay that for each mention."""
+    return str(Vector(vector).to_text())
 
 
 def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
@@ -165,10 +172,11 @@ def nearest(cur: Any, vector: np.ndarray, project: str | None, limit: int = 1,
     if exclude_id is not None:
         where += " AND m.id <> %s"
         params.append(exclude_id)
+    v = literal(vector)
     cur.execute(
-        f"SELECT id, 1 - dist, content FROM (SELECT m.id, m.embedding <=> %s AS dist, m.content"
-        f" FROM memories m WHERE {where} ORDER BY m.embedding <=> %s LIMIT %s) t ORDER BY dist",
-        [vector, *params, vector, limit],
+        f"SELECT id, 1 - dist, content FROM (SELECT m.id, m.embedding <=> %s::vector AS dist, m.content"
+        f" FROM memories m WHERE {where} ORDER BY m.embedding <=> %s::vector LIMIT %s) t ORDER BY dist",
+        [v, *params, v, limit],
     )
     return [(r[0], float(r[1]), r[2]) for r in cur.fetchall()]
 
@@ -176,19 +184,20 @@ def nearest(cur: Any, vector: np.ndarray, project: str | None, limit: int = 1,
 def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int) -> list[tuple[int, float]]:
     """(id, similarity) by the best of a memory's own vector and its chunk vectors, HNSW on both."""
     where, params = flt.sql()
+    v = literal(vector)
     cur.execute(
         f"""
         WITH whole AS MATERIALIZED (
-            SELECT m.id, m.embedding <=> %s AS dist FROM memories m
-            WHERE {where} ORDER BY m.embedding <=> %s LIMIT %s),
+            SELECT m.id, m.embedding <=> %s::vector AS dist FROM memories m
+            WHERE {where} ORDER BY m.embedding <=> %s::vector LIMIT %s),
         parts AS MATERIALIZED (
-            SELECT c.memory_id AS id, c.embedding <=> %s AS dist
+            SELECT c.memory_id AS id, c.embedding <=> %s::vector AS dist
             FROM memory_chunks c JOIN memories m ON m.id = c.memory_id
-            WHERE {where} ORDER BY c.embedding <=> %s LIMIT %s)
+            WHERE {where} ORDER BY c.embedding <=> %s::vector LIMIT %s)
         SELECT id, 1 - min(dist) AS sim FROM (SELECT * FROM whole UNION ALL SELECT * FROM parts) u
         GROUP BY id ORDER BY sim DESC LIMIT %s
         """,
-        [vector, *params, vector, limit, vector, *params, vector, limit * 3, limit],
+        [v, *params, v, limit, v, *params, v, limit * 3, limit],
     )
     return [(r[0], float(r[1])) for r in cur.fetchall()]
 
@@ -336,12 +345,13 @@ def similarities(cur: Any, vector: np.ndarray, ids: Sequence[int]) -> dict[int, 
     cur.execute(
         """
         SELECT id, 1 - min(dist) FROM (
-            SELECT m.id, m.embedding <=> %s AS dist FROM memories m WHERE m.id = ANY(%s)
+            SELECT m.id, m.embedding <=> %(v)s::vector AS dist FROM memories m WHERE m.id = ANY(%(ids)s)
             UNION ALL
-            SELECT c.memory_id, c.embedding <=> %s FROM memory_chunks c WHERE c.memory_id = ANY(%s)) u
+            SELECT c.memory_id, c.embedding <=> %(v)s::vector FROM memory_chunks c
+            WHERE c.memory_id = ANY(%(ids)s)) u
         GROUP BY id
         """,
-        (vector, list(ids), vector, list(ids)),
+        {"v": literal(vector), "ids": list(ids)},
     )
     return {r[0]: float(r[1]) for r in cur.fetchall()}
 
