@@ -11,7 +11,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -147,9 +146,3 @@ def stop_server(server: LiveServer) -> None:
         server.proc.wait(10)
     except subprocess.TimeoutExpired:
         server.proc.kill()
-
-
-@pytest.fixture
-def with_settings():
-    """Build a variant of Settings (e.g. other thresholds)."""
-    return replace

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from ..errors import DimensionMismatch
 from .pool import Database
@@ -83,17 +84,14 @@ def ensure_embedding_schema(db: Database, dim: int, model: str) -> None:
         set_dimension(cur, dim, model)
 
 
-def set_dimension(cur: object, dim: int, model: str) -> None:
+def set_dimension(cur: Any, dim: int, model: str) -> None:
     """(Re)create the vector columns at `dim` (emptying them) and record the model."""
-    c = cur  # psycopg2 cursor
-    for table in ("memories", "memory_chunks"):
-        c.execute(f"DROP INDEX IF EXISTS {table}_embedding_hnsw")  # type: ignore[attr-defined]
-        c.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS embedding")  # type: ignore[attr-defined]
-        c.execute(f"ALTER TABLE {table} ADD COLUMN embedding vector({int(dim)})")  # type: ignore[attr-defined]
-        c.execute(  # type: ignore[attr-defined]
-            f"CREATE INDEX {table}_embedding_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)"
-        )
-    c.execute(  # type: ignore[attr-defined]
+    for table in ("memories", "memory_chunks"):  # constant names; only the integer dimension varies
+        cur.execute(f"DROP INDEX IF EXISTS {table}_embedding_hnsw")
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS embedding")
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN embedding vector({int(dim)})")
+        cur.execute(f"CREATE INDEX {table}_embedding_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)")
+    cur.execute(
         "INSERT INTO memory_meta (key, value) VALUES ('embedding_dim', %s), ('embedding_model', %s)"
         " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
         (str(dim), model),

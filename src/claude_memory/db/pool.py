@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,8 +14,6 @@ import psycopg2.pool
 from pgvector.psycopg2 import register_vector
 
 from ..errors import Unavailable
-
-log = logging.getLogger(__name__)
 
 # pgvector's default beam (ef_search 40) already gives recall@10 0.986 at 100k memories (bench/search.py);
 # iterative scans keep filtered searches from returning fewer rows than asked for.
@@ -69,7 +66,6 @@ class Database:
             minconn, maxconn, dsn, options=SESSION_OPTIONS, connection_factory=_Connection
         )
         self._vector_ready = False
-        self._lock = threading.Lock()
         self._sem = threading.BoundedSemaphore(maxconn)
 
     def enable_vectors(self) -> None:
