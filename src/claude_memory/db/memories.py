@@ -62,6 +62,7 @@ class NewMemory:
     project: str | None = None
     session_id: str | None = None
     created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 def literal(vector: np.ndarray) -> str:
@@ -92,13 +93,23 @@ def find_by_hash(cur: Any, project: str | None, content_hash: str) -> tuple[int,
     return (row[0], row[1]) if row else None
 
 
+def existing_hashes(cur: Any, project: str | None, hashes: Sequence[str]) -> set[str]:
+    """The hashes among `hashes` already stored in this project (active or not)."""
+    cur.execute(
+        "SELECT content_hash FROM memories WHERE coalesce(project, '') = coalesce(%s, '')"
+        " AND content_hash = ANY(%s)",
+        (project, list(hashes)),
+    )
+    return {r[0] for r in cur.fetchall()}
+
+
 def insert_many(cur: Any, items: Sequence[NewMemory]) -> list[int | None]:
     """Insert rows (exact duplicates skipped) and their chunk vectors; ids in input order, None if skipped."""
     if not items:
         return []
     rows = [
         (i, m.content, m.content_hash, m.tags, m.source, m.project, m.session_id, m.embedding,
-         m.created_at)
+         m.created_at, m.updated_at)
         for i, m in enumerate(items)
     ]
     result = execute_values(
@@ -106,14 +117,15 @@ def insert_many(cur: Any, items: Sequence[NewMemory]) -> list[int | None]:
         "INSERT INTO memories (content, content_hash, tags, source, project, session_id, embedding,"
         " created_at, updated_at)"
         " SELECT v.content, v.content_hash, v.tags::text[], v.source, v.project, v.session_id, v.embedding,"
-        "  coalesce(v.created_at::timestamptz, now()), now()"
+        "  coalesce(v.created_at::timestamptz, now()),"
+        "  coalesce(v.updated_at::timestamptz, v.created_at::timestamptz, now())"
         " FROM (VALUES %s) AS v(ord, content, content_hash, tags, source, project, session_id, embedding,"
-        "  created_at)"
+        "  created_at, updated_at)"
         " ORDER BY v.ord"
         " ON CONFLICT ((coalesce(project, '')), content_hash) DO NOTHING"
         " RETURNING id, content_hash, coalesce(project, '')",
         rows,
-        template="(%s, %s, %s, %s, %s, %s, %s, %s::vector, %s)",
+        template="(%s, %s, %s, %s, %s, %s, %s, %s::vector, %s, %s)",
         fetch=True,
         page_size=500,
     )

@@ -1,0 +1,156 @@
+"""SQL for the import bookkeeping: files read, projects, imported sessions and the messages archive."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg2.extras import Json, execute_values
+
+
+# --- files ---------------------------------------------------------------------------------------
+def file_states(cur: Any, paths: Sequence[str]) -> dict[str, tuple[int, int, int, int]]:
+    """path → (size, mtime_ns, bytes_read, lines_read) for the files already read."""
+    cur.execute("SELECT path, size, mtime_ns, bytes_read, lines_read FROM import_files WHERE path = ANY(%s)",
+                (list(paths),))
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in cur.fetchall()}
+
+
+def save_file_state(cur: Any, path: str, session_id: str | None, size: int, mtime_ns: int, bytes_read: int,
+                    lines_read: int) -> None:
+    cur.execute(
+        "INSERT INTO import_files (path, session_id, size, mtime_ns, bytes_read, lines_read)"
+        " VALUES (%s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (path) DO UPDATE SET session_id = coalesce(import_files.session_id, EXCLUDED.session_id),"
+        "  size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, bytes_read = EXCLUDED.bytes_read,"
+        "  lines_read = EXCLUDED.lines_read, updated_at = now()",
+        (path, session_id, size, mtime_ns, bytes_read, lines_read),
+    )
+
+
+# --- projects ------------------------------------------------------------------------------------
+def _segments(path: str) -> list[str]:
+    return [s for s in re.split(r"[\\/]+", path) if s and not s.endswith(":")]
+
+
+def project_for_cwd(cur: Any, cwd: str) -> str:
+    """The readable, unique project name for a working directory: an already known project containing it,
+    else a new project named by the shortest unique tail of the path (`app`, then `work/app`)."""
+    cwd = cwd.rstrip("/\\") or cwd
+    cur.execute("SELECT path, name FROM projects")
+    inside = [(len(p), n) for p, n in cur.fetchall() if cwd == p or cwd.startswith((p + "/", p + "\\"))]
+    if inside:
+        return str(max(inside)[1])
+    segs = _segments(cwd) or [cwd]
+    candidates = ["/".join(segs[-n:]) for n in range(1, len(segs) + 1)] + [cwd]
+    for name in candidates:
+        cur.execute("INSERT INTO projects (path, name) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING name",
+                    (cwd, name))
+        if cur.fetchone():
+            return name
+        cur.execute("SELECT name FROM projects WHERE path = %s", (cwd,))
+        found = cur.fetchone()
+        if found:  # another import registered this path meanwhile
+            return str(found[0])
+    raise RuntimeError(f"no unique project name for {cwd}")
+
+
+def project_paths(cur: Any) -> dict[str, str]:
+    cur.execute("SELECT name, path FROM projects")
+    return {r[0]: r[1] for r in cur.fetchall()}
+
+
+# --- sessions ------------------------------------------------------------------------------------
+def upsert_session(cur: Any, *, session_id: str, project: str | None, cwd: str | None, git_branch: str | None,
+                   title: str | None, fallback_title: str | None, source_path: str, first_at: datetime | None,
+                   last_at: datetime | None, added: int) -> bool:
+    """Create or grow an imported session; returns True when it is new."""
+    cur.execute(
+        "INSERT INTO imported_sessions (session_id, project, cwd, git_branch, title, source_path,"
+        " first_message_at, last_message_at, message_count)"
+        " VALUES (%(sid)s, %(project)s, %(cwd)s, %(branch)s, coalesce(%(title)s, %(fallback)s), %(path)s,"
+        "  %(first)s, %(last)s, %(added)s)"
+        " ON CONFLICT (session_id) DO UPDATE SET"
+        "  project = coalesce(imported_sessions.project, EXCLUDED.project),"
+        "  cwd = coalesce(imported_sessions.cwd, EXCLUDED.cwd),"
+        "  git_branch = coalesce(imported_sessions.git_branch, EXCLUDED.git_branch),"
+        "  title = coalesce(%(title)s, imported_sessions.title, %(fallback)s),"
+        "  source_path = coalesce(imported_sessions.source_path, EXCLUDED.source_path),"
+        "  first_message_at = least(imported_sessions.first_message_at, EXCLUDED.first_message_at),"
+        "  last_message_at = greatest(imported_sessions.last_message_at, EXCLUDED.last_message_at),"
+        "  message_count = imported_sessions.message_count + EXCLUDED.message_count"
+        " RETURNING (xmax = 0)",
+        {"sid": session_id, "project": project, "cwd": cwd, "branch": git_branch, "title": title,
+         "fallback": fallback_title, "path": source_path, "first": first_at, "last": last_at, "added": added},
+    )
+    return bool(cur.fetchone()[0])
+
+
+def refresh_session_reads(cur: Any, session_ids: Iterable[str]) -> None:
+    """bytes/lines read for each session = the sum over the files attributed to it."""
+    cur.execute(
+        "UPDATE imported_sessions s SET bytes_read = f.b, lines_read = f.l"
+        " FROM (SELECT session_id, sum(bytes_read) AS b, sum(lines_read) AS l FROM import_files"
+        "       WHERE session_id = ANY(%s) GROUP BY session_id) f"
+        " WHERE s.session_id = f.session_id",
+        (list(session_ids),),
+    )
+
+
+# --- messages ------------------------------------------------------------------------------------
+def existing_uuids(cur: Any, uuids: Sequence[str]) -> set[str]:
+    cur.execute("SELECT uuid FROM messages WHERE uuid = ANY(%s)", (list(uuids),))
+    return {r[0] for r in cur.fetchall()}
+
+
+def existing_replies(cur: Any, session_id: str, message_ids: Sequence[str]) -> dict[str, str]:
+    """message.id → uuid of the archived message holding that API reply."""
+    cur.execute("SELECT message_id, uuid FROM messages WHERE session_id = %s AND message_id = ANY(%s)",
+                (session_id, list(message_ids)))
+    return {r[0]: r[1] for r in cur.fetchall()}
+
+
+def append_to_message(cur: Any, uuid: str, text: str, blocks: list[dict[str, Any]], kind: str) -> None:
+    """Later lines of an API reply whose first lines an earlier run archived, combined as if read at once:
+    prose wins the text column (non-prose parts live on in blocks), renderings are joined line by line."""
+    cur.execute(
+        "UPDATE messages SET text = CASE WHEN text = '' THEN %(t)s WHEN %(t)s = '' THEN text"
+        "  WHEN kind = 'text' AND %(k)s = 'text' THEN text || E'\\n\\n' || %(t)s"
+        "  WHEN %(k)s = 'text' THEN %(t)s WHEN kind = 'text' THEN text ELSE text || E'\\n' || %(t)s END,"
+        " blocks = coalesce(blocks, '[]'::jsonb) || %(b)s::jsonb,"
+        " kind = CASE WHEN %(k)s = 'text' THEN 'text' ELSE kind END WHERE uuid = %(u)s",
+        {"t": text, "k": kind, "b": Json(blocks), "u": uuid},
+    )
+
+
+def max_seq(cur: Any, session_id: str) -> int:
+    cur.execute("SELECT coalesce(max(seq), 0) FROM messages WHERE session_id = %s", (session_id,))
+    return int(cur.fetchone()[0])
+
+
+def insert_messages(cur: Any, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+    """Rows of (session_id, uuid, parent_uuid, role, kind, text, timestamp, is_sidechain, message_id, seq,
+    blocks, source); uuids already archived are skipped. Returns the uuids inserted."""
+    if not rows:
+        return set()
+    result = execute_values(
+        cur,
+        "INSERT INTO messages (session_id, uuid, parent_uuid, role, kind, text, timestamp, is_sidechain,"
+        " message_id, seq, blocks, source) VALUES %s ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
+        [r[:10] + (Json(r[10]) if r[10] else None, r[11]) for r in rows],
+        page_size=1000, fetch=True,
+    )
+    return {r[0] for r in result}
+
+
+def session_messages(cur: Any, session_id: str) -> list[dict[str, Any]]:
+    """The archived transcript of a session in conversation order."""
+    cur.execute(
+        "SELECT uuid, parent_uuid, role, kind, text, timestamp, is_sidechain, blocks FROM messages"
+        " WHERE session_id = %s ORDER BY seq NULLS LAST, timestamp, id",
+        (session_id,),
+    )
+    keys = ("uuid", "parent_uuid", "role", "kind", "text", "timestamp", "is_sidechain", "blocks")
+    return [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]

@@ -1,0 +1,90 @@
+"""Secret redaction applied to every text before it is stored or embedded.
+
+Each rule replaces the secret (only the secret: a URL keeps its user and host, an env line its name) by
+`[REDACTED:<kind>]`. Rules are specific prefixes or shapes, so git SHAs, UUIDs, file names and code that
+merely mentions a password are left alone."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+MARKER = "[REDACTED:{}]"
+
+# (kind, pattern, group holding the secret: 0 = whole match)
+_RULES: list[tuple[str, re.Pattern[str], int]] = [
+    ("private_key", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:.{0,20000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,\-]*)",
+        re.S), 0),
+    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[0-9A-Z]{16}\b"), 0),
+    ("aws_secret_key", re.compile(
+        r"(?i)(?:aws)?_?secret_?(?:access)?_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"), 1),
+    ("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{20,}"), 0),
+    ("openai_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"), 0),
+    ("stripe_key", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"), 0),
+    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"), 0),
+    ("gitlab_token", re.compile(r"\bgl(?:pat|dt|rt|ptt|cbt)-[A-Za-z0-9_\-]{20,}"), 0),
+    ("slack_token", re.compile(r"\bxox[abposre]-[A-Za-z0-9\-]{10,}"), 0),
+    ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,}"), 0),
+    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), 0),
+    ("google_oauth_token", re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}"), 0),
+    ("huggingface_token", re.compile(r"\bhf_[A-Za-z0-9]{30,}"), 0),
+    ("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0),
+    ("pypi_token", re.compile(r"\bpypi-AgE[A-Za-z0-9_\-]{50,}"), 0),
+    ("sendgrid_key", re.compile(r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"), 0),
+    ("twilio_key", re.compile(r"\bSK[0-9a-f]{32}\b"), 0),
+    ("digitalocean_token", re.compile(r"\bdo[porp]_v1_[a-f0-9]{64}\b"), 0),
+    ("azure_storage_key", re.compile(r"(?i)AccountKey=([A-Za-z0-9+/]{60,}={0,2})"), 1),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), 0),
+    ("bearer_token", re.compile(r"(?i)\bBearer\s+([A-Za-z0-9._~+/\-]{20,}=*)"), 1),
+    # scheme://user:password@host — the password only; `$VAR`/`${VAR}`/`<placeholder>` are not secrets
+    ("url_password", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@'\"]{1,100}:([^\s@/'\"$<{]{1,200})@"), 1),
+    # KEY=value / KEY: value lines whose NAME looks secret (upper-case env style, optional export)
+    ("env_secret", re.compile(
+        r"(?m)^[ \t]*(?:export[ \t]+)?[A-Z][A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|"
+        r"ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_KEY|CLIENT_KEY)[A-Z0-9_]*[ \t]*[=:][ \t]*"
+        r"([\"']?)([^\s\"'$<{(#][^\s\"'#]{5,})\1[ \t]*$"), 2),
+    # "api_key": "value" in JSON/YAML/code literals
+    ("quoted_secret", re.compile(
+        r"(?i)[\"']?\b(?:api[_\-]?key|api[_\-]?secret|client[_\-]?secret|secret[_\-]?key|access[_\-]?token|"
+        r"auth[_\-]?token|refresh[_\-]?token|password|passwd)[\"']?[ \t]*[:=][ \t]*[\"']"
+        r"([^\"'\s$<{]{8,})[\"']"), 1),
+]
+
+
+def _replacer(kind: str, group: int, counts: Counter[str]) -> Callable[[re.Match[str]], str]:
+    def sub(m: re.Match[str]) -> str:
+        secret = m.group(group)
+        if not secret or secret.startswith("[REDACTED:"):
+            return m.group(0)
+        counts[kind] += 1
+        if group == 0:
+            return MARKER.format(kind)
+        start, end = m.start(group) - m.start(0), m.end(group) - m.start(0)
+        whole = m.group(0)
+        return whole[:start] + MARKER.format(kind) + whole[end:]
+
+    return sub
+
+
+def redact(text: str, counts: Counter[str] | None = None) -> str:
+    """`text` with every secret replaced by a marker naming its kind; kinds are counted in `counts`."""
+    if counts is None:
+        counts = Counter()
+    for kind, pattern, group in _RULES:
+        text = pattern.sub(_replacer(kind, group, counts), text)
+    return text
+
+
+def redact_value(value: Any, counts: Counter[str]) -> Any:
+    """Redact every string inside a JSON-like value (tool inputs, structured blocks)."""
+    if isinstance(value, str):
+        return redact(value, counts)
+    if isinstance(value, list):
+        return [redact_value(v, counts) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_value(v, counts) for k, v in value.items()}
+    return value
