@@ -77,7 +77,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     rt = build(settings)
     try:
         summary = run(rt.db, rt.memories,
-                      ImportOptions(min_length=args.min_length, project=args.project, dry_run=args.dry_run),
+                      ImportOptions(min_length=args.min_length, project=args.project, dry_run=args.dry_run,
+                                    batch_size=args.batch_size),
                       claude_code_dir=projects_dir, claude_ai_file=args.claude_ai, text_files=args.text or (),
                       memories_json=args.memories_json)
     finally:
@@ -108,6 +109,8 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--min-length", type=int, default=50, metavar="N",
                    help="shortest message (characters) that becomes a memory (default 50)")
     i.add_argument("--dry-run", action="store_true", help="parse and count; write nothing")
+    i.add_argument("--batch-size", type=int, default=256, metavar="N",
+                   help="texts embedded together before their sessions are written (default 256)")
     i.add_argument("--json", action="store_true", help="print the summary as JSON")
     i.set_defaults(func=_import)
     return p

@@ -37,6 +37,7 @@ class ImportOptions:
     min_length: int = 50
     project: str | None = None
     dry_run: bool = False
+    batch_size: int = EMBED_BATCH
 
 
 @dataclass
@@ -230,7 +231,7 @@ class Importer:
             if item is None:
                 continue
             unit.items.append(item)
-            if len(unit.items) >= EMBED_BATCH:
+            if len(unit.items) >= self.options.batch_size:
                 self._queue(self._dedupe(unit))
                 unit = _Unit()
         self._queue(self._dedupe(unit))
@@ -314,7 +315,7 @@ class Importer:
     def _queue(self, unit: _Unit) -> None:
         self._pending.append(unit)
         self._pending_texts += len(unit.items)
-        if self._pending_texts >= EMBED_BATCH:
+        if self._pending_texts >= self.options.batch_size:
             self.flush()
 
     def flush(self) -> None:
@@ -434,6 +435,8 @@ def run(db: Database, memories: MemoryService, options: ImportOptions, *, claude
         raise InvalidInput("nothing to import: give --claude-code, --claude-ai, --text or --memories-json")
     if options.min_length < 1:
         raise InvalidInput("--min-length must be at least 1")
+    if not 1 <= options.batch_size <= 10_000:
+        raise InvalidInput("--batch-size must be between 1 and 10000")
     importer = Importer(db, memories, options, embed=embed, progress_stream=progress_stream)
     with db.connection() as lock_conn:
         with lock_conn.cursor() as cur:

@@ -41,12 +41,14 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), 0),
     ("bearer_token", re.compile(r"(?i)\bBearer\s+([A-Za-z0-9._~+/\-]{20,}=*)"), 1),
     # scheme://user:password@host — the password only; `$VAR`/`${VAR}`/`<placeholder>` are not secrets
-    ("url_password", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@'\"]{1,100}:([^\s@/'\"$<{]{1,200})@"), 1),
-    # KEY=value / KEY: value lines whose NAME looks secret (upper-case env style, optional export)
+    ("url_password", re.compile(
+        r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@'\"\[\]]{0,100}:([^\s@/'\"$<{\[\]]{1,200})@"), 1),
+    # KEY=value / KEY: value where the NAME looks secret (upper-case env style, optional export), at a line
+    # start or after a shell separator; `$VAR`, `${VAR}`, `<placeholder>` and code like `os.environ[...]` are not
     ("env_secret", re.compile(
-        r"(?m)^[ \t]*(?:export[ \t]+)?[A-Z][A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|"
-        r"ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_KEY|CLIENT_KEY)[A-Z0-9_]*[ \t]*[=:][ \t]*"
-        r"([\"']?)([^\s\"'$<{(#][^\s\"'#]{5,})\1[ \t]*$"), 2),
+        r"(?m)(?:^|(?<=[\s;&|]))(?:export[ \t]+)?(?=[A-Z])[A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|"
+        r"API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_KEY|CLIENT_KEY)[A-Z0-9_]*[ \t]*[=:][ \t]*"
+        r"([\"']?)([^\s\"'$<{(#\[\]][^\s\"'#\[\](){}]{5,})\1(?=$|[\s;&|,])"), 2),
     # "api_key": "value" in JSON/YAML/code literals
     ("quoted_secret", re.compile(
         r"(?i)[\"']?\b(?:api[_\-]?key|api[_\-]?secret|client[_\-]?secret|secret[_\-]?key|access[_\-]?token|"
