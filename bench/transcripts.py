@@ -1,7 +1,8 @@
 """Realistic synthetic Claude Code transcripts (2.1.x shape) for the import benchmark and tests.
 
-Each session: a few user prompts; replies written as several lines sharing one message.id (thinking, text,
-tool_use), tool results, progress and file-history-snapshot records, all on one uuid chain."""
+Each session: a few user prompts, each answered by a reply written as several lines sharing one message.id
+(thinking, text, tool_use), several tool rounds with results and progress records, and a closing summary,
+all on one uuid chain. As in real transcripts, most messages are tool traffic, not prose."""
 
 from __future__ import annotations
 
@@ -57,26 +58,53 @@ class _Chain:
         return uid
 
 
+OUTPUT = ["collected 48 items\n\ntests/test_login.py ........F.\n", "M src/worker.py\n?? notes.txt\n",
+          " src/worker.py | 12 +++++++-----\n 1 file changed\n", "Found 0 errors in 41 files\n",
+          "def retry(fn, attempts=3):\n    for i in range(attempts):\n        try:\n            return fn()\n"]
+TOOLS = ["Read", "Bash", "Grep", "Edit", "Glob"]
+
+
+def _tool_call(rng: random.Random) -> tuple[str, dict[str, Any], str]:
+    name = rng.choice(TOOLS)
+    if name == "Bash":
+        inp: dict[str, Any] = {"command": rng.choice(COMMANDS), "description": "run it"}
+    elif name == "Grep":
+        inp = {"pattern": rng.choice(["retry", "def login", "TODO", "pool_size"]), "path": "src"}
+    elif name == "Glob":
+        inp = {"pattern": "**/*.py"}
+    elif name == "Edit":
+        inp = {"file_path": rng.choice(FILES), "old_string": "attempts=3", "new_string": "attempts=5"}
+    else:
+        inp = {"file_path": rng.choice(FILES)}
+    out = "".join(rng.choice(OUTPUT) for _ in range(rng.randint(1, 12)))
+    return name, inp, out
+
+
 def session_lines(rng: random.Random, sid: str, cwd: str, start: datetime, turns: int) -> list[str]:
+    """A session shaped like real ones: per turn a prompt, a reply split over thinking/text/tool_use lines,
+    several tool rounds (call, progress, result), then a summary; most messages are tool traffic."""
     c = _Chain(sid, cwd, start)
     c.lines.append(json.dumps({"type": "file-history-snapshot", "messageId": sid, "isSnapshotUpdate": False,
                                "snapshot": {"messageId": sid, "trackedFileBackups": {}, "timestamp": "x"}}))
     for _ in range(turns):
         c.record("user", {"message": {"role": "user", "content": _prompt(rng)}})
-        mid = f"msg_{rng.getrandbits(64):016x}"
-        model = {"id": mid, "type": "message", "role": "assistant", "model": "claude-sonnet-4-5"}
-        c.record("assistant", {"message": {**model, "content": [
-            {"type": "thinking", "thinking": "Let me check the code first.", "signature": "sig"}]}})
-        c.record("assistant", {"message": {**model, "content": [{"type": "text", "text": _reply(rng)}]}})
-        tool_id = f"toolu_{rng.getrandbits(64):016x}"
-        cmd = rng.choice(COMMANDS)
-        c.record("assistant", {"message": {**model, "content": [
-            {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {"command": cmd}}]}})
-        c.record("progress", {"data": {"type": "bash_progress", "output": "..."}, "toolUseID": tool_id},
-                 chained=False)
-        c.record("user", {"message": {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": tool_id, "content": f"ok: {cmd}\n{rng.randint(1, 99)} passed"}]},
-            "toolUseResult": {"stdout": "ok"}})
+        for r in range(rng.randint(2, 8)):
+            mid = f"msg_{rng.getrandbits(64):016x}"
+            model = {"id": mid, "type": "message", "role": "assistant", "model": "claude-sonnet-4-5"}
+            if r == 0:
+                c.record("assistant", {"message": {**model, "content": [
+                    {"type": "thinking", "thinking": "Let me check the code first.", "signature": "sig"}]}})
+                c.record("assistant", {"message": {**model, "content": [
+                    {"type": "text", "text": f"Let me look at {rng.choice(FILES)}."}]}})
+            name, inp, out = _tool_call(rng)
+            tool_id = f"toolu_{rng.getrandbits(64):016x}"
+            c.record("assistant", {"message": {**model, "content": [
+                {"type": "tool_use", "id": tool_id, "name": name, "input": inp}]}})
+            c.record("progress", {"data": {"type": "bash_progress", "output": "..."}, "toolUseID": tool_id},
+                     chained=False)
+            c.record("user", {"message": {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": tool_id, "content": out}]},
+                "toolUseResult": {"stdout": out[:200]}})
         c.record("assistant", {"message": {"id": f"msg_{rng.getrandbits(64):016x}", "type": "message",
                                            "role": "assistant", "model": "claude-sonnet-4-5",
                                            "content": [{"type": "text", "text": _reply(rng)}]}})

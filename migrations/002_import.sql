@@ -29,3 +29,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_uuid_key ON messages (uuid);
 CREATE INDEX IF NOT EXISTS messages_session_seq ON messages (session_id, seq);
 CREATE INDEX IF NOT EXISTS messages_session_message_id ON messages (session_id, message_id)
     WHERE message_id IS NOT NULL;
+
+-- Per-session reads go by (session_id, seq); the timestamp index only slowed the archive's bulk writes.
+DROP INDEX IF EXISTS messages_session;

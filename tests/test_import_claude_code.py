@@ -6,12 +6,10 @@ import json
 import os
 import random
 import shutil
-from pathlib import Path
-
-from conftest import FIXTURES, make_runtime
 
 from claude_memory.importers.job import ImportOptions, run
 from claude_memory.settings import Settings
+from conftest import FIXTURES, make_runtime
 
 TREE = FIXTURES / "claude_code"
 SAMPLE = TREE / "projects" / "sample-project"
@@ -158,6 +156,8 @@ def test_bad_input_is_skipped_with_a_reason_and_the_rest_imports(runtime, tmp_pa
     (p / "truncated.jsonl").write_text(_user("s-trunc", "t1", good) + _user("s-trunc", "t2", good + " 2")[:40])
     huge = "x" * (1024 * 1024)
     (p / "huge.jsonl").write_text(_user("s-huge", "h1", huge) + _user("s-huge", "h2", good))
+    (p / "nul.jsonl").write_text(_user("s-nul", "n1", "NUL bytes\u0000 inside a message are dropped, the words"
+                                       " are kept intact.", cwd="/home/u/nul\u0000dir"))
     (p / "dir.jsonl").mkdir()  # cannot be read as a file
     (p / "gone.jsonl").symlink_to(p / "missing-target.jsonl")
     summary = do_import(runtime, claude_code_dir=root)
@@ -169,6 +169,7 @@ def test_bad_input_is_skipped_with_a_reason_and_the_rest_imports(runtime, tmp_pa
     assert texts["t1"] == len(good) and "t2" not in texts  # the partial line waits for its writer
     assert texts["h1"] == len(huge) and texts["h2"] == len(good)  # a 1 MB line is archived whole
     assert "edge_001" in texts  # the edge-case fixture still imported
+    assert texts["n1"] == len("NUL bytes inside a message are dropped, the words are kept intact.")
     # the writer finishes the truncated line: the next run picks it up
     with open(p / "truncated.jsonl", "a") as fh:
         fh.write(_user("s-trunc", "t2", good + " 2")[40:])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -12,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import psycopg2
-from conftest import DATA, FIXTURES, ROOT, make_runtime, wait_until
-from test_import_claude_code import do_import, rows
-from transcripts import write_sessions
 
 from claude_memory.importers.text import chunk_text
 from claude_memory.settings import Settings
+from conftest import DATA, FIXTURES, ROOT, make_runtime, wait_until
+from test_import_claude_code import do_import, rows
+from transcripts import write_sessions
 
 OLD_EXPORT = FIXTURES / "claude_ai" / "claude-to-sqlite-example.json"
 NEW_EXPORT = DATA / "claude_ai" / "conversations-2025.json"

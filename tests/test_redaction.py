@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from test_import_claude_code import do_import, rows
-
 from claude_memory.importers.redact import redact
+from test_import_claude_code import do_import, rows
 
 A = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 RSA = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n"

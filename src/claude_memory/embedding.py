@@ -107,7 +107,7 @@ class Embedder:
     def max_tokens(self) -> int:
         return int(getattr(self.model, "max_seq_length", 256) or 256)
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Normalised float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

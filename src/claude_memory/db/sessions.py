@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from psycopg2.extras import Json, execute_values
+import psycopg2.errors
+from psycopg2.extras import Json
 
 
 # --- files ---------------------------------------------------------------------------------------
@@ -130,19 +133,56 @@ def max_seq(cur: Any, session_id: str) -> int:
     return int(cur.fetchone()[0])
 
 
+_MESSAGE_COLUMNS = ("session_id, uuid, parent_uuid, role, kind, text, timestamp, is_sidechain, message_id, seq,"
+                    " blocks, source")
+
+
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_row(r: tuple[Any, ...]) -> str:
+    """One messages row in COPY text format (NUL, which PostgreSQL text cannot hold, was removed upstream)."""
+    sid, uid, parent, role, kind, text, ts, side, mid, seq, blocks, source = r
+    return "\t".join((
+        _esc(sid), _esc(uid), "\\N" if parent is None else _esc(parent), _esc(role), _esc(kind), _esc(text),
+        "\\N" if ts is None else ts.isoformat(), "t" if side else "f", "\\N" if mid is None else _esc(mid),
+        "\\N" if seq is None else str(int(seq)),
+        _esc(json.dumps(blocks, ensure_ascii=False, default=str)) if blocks else "\\N",
+        "\\N" if source is None else _esc(source),
+    ))
+
+
 def insert_messages(cur: Any, rows: Sequence[tuple[Any, ...]]) -> set[str]:
     """Rows of (session_id, uuid, parent_uuid, role, kind, text, timestamp, is_sidechain, message_id, seq,
-    blocks, source); uuids already archived are skipped. Returns the uuids inserted."""
+    blocks, source); uuids already archived are skipped. Returns the uuids inserted.
+
+    COPY straight into the table (several times faster than a multi-row INSERT for transcripts, which are
+    mostly long tool output); if a uuid turns out to be archived already, the COPY is rolled back to a
+    savepoint and the rows go through a staging table and INSERT … ON CONFLICT DO NOTHING instead."""
     if not rows:
         return set()
-    result = execute_values(
-        cur,
-        "INSERT INTO messages (session_id, uuid, parent_uuid, role, kind, text, timestamp, is_sidechain,"
-        " message_id, seq, blocks, source) VALUES %s ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
-        [r[:10] + (Json(r[10]) if r[10] else None, r[11]) for r in rows],
-        page_size=1000, fetch=True,
+    data = "\n".join(map(_copy_row, rows)) + "\n"
+    cur.execute("SAVEPOINT copy_messages")
+    try:
+        cur.copy_expert(f"COPY messages ({_MESSAGE_COLUMNS}) FROM STDIN", io.StringIO(data))
+        cur.execute("RELEASE SAVEPOINT copy_messages")
+        return {r[1] for r in rows}
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT copy_messages")
+    cur.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS messages_in (session_id text, uuid text, parent_uuid text, role text,"
+        " kind text, text text, timestamp timestamptz, is_sidechain boolean, message_id text, seq integer,"
+        " blocks jsonb, source text) ON COMMIT DELETE ROWS"
     )
-    return {r[0] for r in result}
+    cur.copy_expert(f"COPY messages_in ({_MESSAGE_COLUMNS}) FROM STDIN", io.StringIO(data))
+    cur.execute(
+        f"INSERT INTO messages ({_MESSAGE_COLUMNS}) SELECT DISTINCT ON (uuid) {_MESSAGE_COLUMNS} FROM messages_in"
+        " ORDER BY uuid, seq ON CONFLICT (uuid) DO NOTHING RETURNING uuid"
+    )
+    found = {r[0] for r in cur.fetchall()}
+    cur.execute("TRUNCATE messages_in")
+    return found
 
 
 def session_messages(cur: Any, session_id: str) -> list[dict[str, Any]]:

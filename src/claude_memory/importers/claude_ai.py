@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as k
-from .claude_code import parse_time
+from .claude_code import as_str, ident, parse_time
 from .model import FileResult, Message, Session
 
 ROOT_PARENT = "00000000-0000-4000-8000-000000000000"
@@ -34,7 +34,7 @@ def _blocks(msg: dict[str, Any]) -> tuple[list[str], list[str], list[dict[str, A
                 if b["text"].strip():
                     prose.append(b["text"])
             elif t == "thinking":
-                thought = b.get("thinking") if isinstance(b.get("thinking"), str) else ""
+                thought = as_str(b.get("thinking"))
                 blocks.append({"type": t, "thinking": thought})
                 rendered.append(thought)
                 kinds.append(k.THINKING)
@@ -43,7 +43,7 @@ def _blocks(msg: dict[str, Any]) -> tuple[list[str], list[str], list[dict[str, A
                 rendered.append(f"[{b.get('name') or 'tool'}] {json.dumps(b.get('input'), ensure_ascii=False)}")
                 kinds.append(k.TOOL_USE)
             elif t == "tool_result":
-                parts = b.get("content") if isinstance(b.get("content"), list) else []
+                parts: list[Any] = b["content"] if isinstance(b.get("content"), list) else []
                 out = "\n".join(p.get("text", "") for p in parts if isinstance(p, dict)
                                 and isinstance(p.get("text"), str))
                 blocks.append({"type": t, "tool_use_id": b.get("tool_use_id"), "name": b.get("name"),
@@ -81,22 +81,22 @@ def _current_branch(msgs: list[dict[str, Any]], leaf: Any) -> set[str] | None:
 
 
 def parse_conversation(conv: Any, result: FileResult) -> None:
-    if not isinstance(conv, dict) or not isinstance(conv.get("uuid"), str):
+    sid = ident(conv.get("uuid")) if isinstance(conv, dict) else None
+    if not isinstance(conv, dict) or sid is None:
         result.skipped["conversation without uuid"] += 1
         return
-    sid = conv["uuid"]
     raw = conv.get("chat_messages")
     if not isinstance(raw, list):
         result.skipped["conversation without messages"] += 1
         return
     msgs = []
     for m in raw:
-        if not isinstance(m, dict) or not isinstance(m.get("uuid"), str):
+        if not isinstance(m, dict) or ident(m.get("uuid")) is None:
             result.skipped["message without uuid"] += 1
         elif m.get("sender") not in ROLES:
             result.skipped["message with unknown sender"] += 1
         else:
-            msgs.append(m)
+            msgs.append({**m, "uuid": ident(m["uuid"])})
     branch = _current_branch(msgs, conv.get("current_leaf_message_uuid")) if msgs else None
     session = Session(sid, title=conv.get("name") if isinstance(conv.get("name"), str) else None)
     ordered = sorted(enumerate(msgs), key=lambda im: (im[1].get("index") if isinstance(im[1].get("index"), int)

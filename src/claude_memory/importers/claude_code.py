@@ -55,6 +55,17 @@ def synthetic_uuid(session_id: str, file_key: str, line_no: int) -> str:
     return "line-" + hashlib.sha1(f"{session_id}|{file_key}|{line_no}".encode()).hexdigest()[:24]
 
 
+def as_str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def ident(value: Any) -> str | None:
+    """An id field as text PostgreSQL can store (no NUL), or None."""
+    if not isinstance(value, str):
+        return None
+    return value.replace("\x00", "")[:200] or None
+
+
 def _tool_line(name: str, inp: Any) -> str:
     if isinstance(inp, dict):
         for key in _TOOL_SUMMARY_KEYS:
@@ -102,7 +113,7 @@ class _Draft:
                 continue
             t = b.get("type")
             if t == "text":
-                self._text(b.get("text") if isinstance(b.get("text"), str) else "")
+                self._text(as_str(b.get("text")))
             elif t in ("tool_use", "server_tool_use"):
                 name = str(b.get("name") or "tool")
                 self.msg.blocks.append({"type": t, "id": b.get("id"), "name": name, "input": b.get("input")})
@@ -115,7 +126,7 @@ class _Draft:
                 self.rendered.append(out)
                 self.kinds.append(k.TOOL_RESULT)
             elif t == "thinking":
-                thought = b.get("thinking") if isinstance(b.get("thinking"), str) else ""
+                thought = as_str(b.get("thinking"))
                 self.msg.blocks.append({"type": t, "thinking": thought})
                 self.rendered.append(thought)
                 self.kinds.append(k.THINKING)
@@ -220,13 +231,12 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
                 result.skipped["not an object"] += 1
                 continue
             rtype = rec.get("type")
-            sid = rec.get("sessionId") if isinstance(rec.get("sessionId"), str) else default_session
+            sid = ident(rec.get("sessionId")) or default_session
             if not isinstance(rtype, str):
                 result.skipped["no type"] += 1
                 continue
-            if rtype == "summary":
-                if isinstance(rec.get("summary"), str) and isinstance(rec.get("leafUuid"), str):
-                    summaries.append((rec["leafUuid"], rec["summary"]))
+            if rtype == "summary" and isinstance(rec.get("summary"), str) and isinstance(rec.get("leafUuid"), str):
+                summaries.append((rec["leafUuid"], rec["summary"]))
             if rtype in ("custom-title", "ai-title") and sid:
                 value = rec.get("customTitle") or rec.get("aiTitle")
                 if isinstance(value, str) and value.strip():
@@ -234,10 +244,10 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
             ts = parse_time(rec.get("timestamp"))
             when = ts.timestamp() if ts else last_time
             last_time = when
-            uid = rec.get("uuid") if isinstance(rec.get("uuid"), str) and rec.get("uuid") else None
-            parent = rec.get("parentUuid") if isinstance(rec.get("parentUuid"), str) else None
+            uid = ident(rec.get("uuid"))
+            parent = ident(rec.get("parentUuid"))
             if rtype == "system" and rec.get("subtype") == "compact_boundary":
-                parent = rec.get("logicalParentUuid") if isinstance(rec.get("logicalParentUuid"), str) else parent
+                parent = ident(rec.get("logicalParentUuid")) or parent
             if uid and uid not in nodes and rtype not in ("user", "assistant"):
                 nodes[uid] = (parent, when, line_no)
             if uid and sid:
@@ -286,7 +296,7 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
                 continue
             nodes.setdefault(uid, (parent, when, line_no))
             role = "assistant" if rtype == "assistant" else "user"
-            reply_id = msg.get("id") if role == "assistant" and isinstance(msg.get("id"), str) else None
+            reply_id = ident(msg.get("id")) if role == "assistant" else None
             if reply_id and (sid, reply_id) in by_reply:
                 drafts[by_reply[(sid, reply_id)]].add_blocks(role, content)
                 continue
@@ -308,9 +318,9 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
         result.error = f"unreadable: {exc.strerror or exc}"
         result.skipped["unreadable file"] += 1
     for uid in _chain_order(nodes):
-        d = drafts.get(uid)
-        if d is not None:
-            result.session(d.msg.session_id).messages.append(d.finish(forced.get(uid)))
+        draft = drafts.get(uid)
+        if draft is not None:
+            result.session(draft.msg.session_id).messages.append(draft.finish(forced.get(uid)))
     _apply_titles(result, summaries, titles, owner)
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
     return result
@@ -318,11 +328,11 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
 
 def _note_session(result: FileResult, sid: str, rec: dict[str, Any]) -> None:
     s = result.session(sid)
-    cwd = rec.get("cwd")
-    if isinstance(cwd, str) and cwd and (s.cwd is None or (not rec.get("isSidechain") and s.git_branch is None)):
-        s.cwd = s.cwd or cwd
-    branch = rec.get("gitBranch")
-    if s.git_branch is None and isinstance(branch, str) and branch:
+    cwd = as_str(rec.get("cwd")).replace("\x00", "")
+    if cwd and s.cwd is None:
+        s.cwd = cwd
+    branch = as_str(rec.get("gitBranch")).replace("\x00", "")
+    if s.git_branch is None and branch:
         s.git_branch = branch
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg2
 
 from ..db import memories as mq
 from ..db import sessions as sq
@@ -25,7 +26,7 @@ from ..progress import Progress
 from . import claude_ai, claude_code, text
 from . import model as k
 from .model import FileResult, Message, Session
-from .redact import redact, redact_value
+from .redact import ALL_RULES, active_rules, redact, redact_value
 
 IMPORT_LOCK = 727_372_002  # advisory lock: one import at a time per database
 EMBED_BATCH = 256  # memory texts embedded together, across files, before their transactions are written
@@ -50,6 +51,7 @@ class Summary:
     messages: int = 0
     memories: int = 0
     embedded: int = 0
+    write_seconds: float = 0.0  # time inside the write transactions (no parsing, no embedding)
     skipped: Counter[str] = field(default_factory=Counter)
     redacted: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -60,7 +62,8 @@ class Summary:
         return {
             "files": self.files, "unchanged_files": self.unchanged, "failed_files": self.failed,
             "sessions": len(self.session_ids), "new_sessions": self.new_sessions, "messages": self.messages,
-            "memories": self.memories, "embedded": self.embedded, "skipped": dict(self.skipped),
+            "memories": self.memories, "embedded": self.embedded,
+            "write_seconds": round(self.write_seconds, 3), "skipped": dict(self.skipped),
             "redacted": dict(self.redacted), "errors": self.errors, "seconds": round(self.seconds, 2),
             "dry_run": self.dry_run,
         }
@@ -153,7 +156,8 @@ class Importer:
             if result.error:
                 self._failed(f.path, result.error, counted=True)
                 continue
-            unit = self._unit(result, str(f.path), "claude-code", ["claude-code-session"])
+            unit = self._unit(result, str(f.path), "claude-code", ["claude-code-session"],
+                              _rules_in(f.path, offset, result.end_offset))
             main = (f.default_session if f.default_session in result.sessions
                     else next(iter(result.sessions), f.default_session))
             unit.file = (str(f.path), main, st.st_size, st.st_mtime_ns, result.end_offset, result.lines)
@@ -239,17 +243,19 @@ class Importer:
         self.flush()
 
     # --- building units --------------------------------------------------------------------------
-    def _unit(self, result: FileResult, source_path: str, origin: str, base_tags: list[str]) -> _Unit:
+    def _unit(self, result: FileResult, source_path: str, origin: str, base_tags: list[str],
+              rules: frozenset[str] | None = None) -> _Unit:
         unit = _Unit()
         counts = self.summary.redacted
+        rules = ALL_RULES if rules is None else rules
         with self.db.cursor() as cur:
             for s in result.sessions.values():
                 for m in s.messages:
-                    m.text = redact(m.text, counts)
+                    m.text = redact(m.text, counts, rules)
                     if m.blocks:
-                        m.blocks = redact_value(m.blocks, counts)
+                        m.blocks = redact_value(m.blocks, counts, rules)
                 if s.title:
-                    s.title = redact(s.title, counts)
+                    s.title = redact(s.title, counts, rules)
                 known = sq.existing_uuids(cur, [m.uuid for m in s.messages])
                 fresh = [m for m in s.messages if m.uuid not in known]
                 reply_ids = [m.message_id for m in fresh if m.message_id]
@@ -335,10 +341,23 @@ class Importer:
             for it in u.items:
                 it["vector"], it["chunks"] = vectors[i]
                 i += 1
-            self._write(u)
+            started = time.perf_counter()
+            try:
+                self._write(u)
+            except psycopg2.OperationalError:
+                raise  # the database went away: stop, the next run resumes
+            except psycopg2.Error as exc:  # data the database refused: skip this file, keep going
+                where = u.file[0] if u.file else ", ".join(p.session.session_id for p in u.sessions)
+                self.summary.failed += 1
+                self.summary.skipped["rejected by the database"] += 1
+                self.summary.errors.append(f"{where}: rejected by the database: {str(exc).strip()[:200]}")
+            finally:
+                self.summary.write_seconds += time.perf_counter() - started
 
     def _write(self, unit: _Unit) -> None:
         with self.db.cursor() as cur:
+            # a crash can lose only the last commits, and with them their files' read offsets: re-imported
+            cur.execute("SET LOCAL synchronous_commit = off")
             inserted: set[str] = set()
             new_sessions = 0
             for part in unit.sessions:
@@ -410,6 +429,16 @@ class Importer:
         self.flush()
         self.summary.seconds = time.monotonic() - self._started
         return self.summary
+
+
+def _rules_in(path: Path, start: int, end: int) -> frozenset[str]:
+    """Redaction rules that can match anything in the bytes just parsed (see redact.active_rules)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            return active_rules(fh.read(max(0, end - start)))
+    except OSError:
+        return ALL_RULES
 
 
 def _basename(cwd: str | None) -> str | None:
