@@ -27,7 +27,8 @@ from claude_memory.search import Searcher
 from claude_memory.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+# The real transcripts of ../shared/fixtures, copied byte for byte with their licences (see SOURCES.md there)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(ROOT / "bench"))  # the synthetic transcript generator is shared with the benchmarks
 

@@ -32,5 +32,6 @@ def test_startup_context_orders_tiers_and_stays_in_budget(runtime):
     assert startup_context(mem, "/home/u/src/api/pkg/sub", budget=1024) == text
 
 
-def test_startup_context_says_when_it_has_nothing(runtime):
-    assert "No stored preferences" in startup_context(runtime.memories, "empty-project")
+def test_startup_context_of_an_unknown_project_says_it_has_nothing(runtime):
+    text = startup_context(runtime.memories, "empty-project")
+    assert "No preferences or patterns learned yet." in text and "No recent work stored for empty-project" in text

@@ -1,4 +1,4 @@
-"""`claude-memory` — one command group: serve, mcp, migrate, reembed, import."""
+"""`claude-memory` — one command group: serve, mcp, migrate, reembed, import, signals, hook(s)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,107 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _signals(args: argparse.Namespace, settings: Settings) -> int:
+    from .runtime import build
+    from .signals import as_json, extract
+
+    rt = build(settings)
+    try:
+        summary = extract(rt.memories, project=args.project, dry_run=args.dry_run)
+    finally:
+        rt.close()
+    print(as_json(summary) if args.json else "\n".join(summary.lines()))
+    return 0
+
+
+class _Deadline(Exception):
+    pass
+
+
+def _hook(args: argparse.Namespace, settings: Settings) -> int:
+    """A Claude Code hook: never blocks or fails the session. Any error, or running past the deadline,
+    ends it silently with exit 0 (details go to the log file in the data directory)."""
+    import signal
+
+    from .hooks import END_TIMEOUT, START_TIMEOUT
+
+    deadline = (START_TIMEOUT if args.event == "session-start" else END_TIMEOUT) - 5
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Deadline()
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.alarm(deadline)
+    try:
+        _run_hook(args.event, settings)
+    except BaseException as exc:  # noqa: BLE001 — a hook must never fail the user's session
+        _hook_log(settings, f"{args.event}: {type(exc).__name__}: {exc}")
+    finally:
+        signal.alarm(0)
+    return 0
+
+
+def _hook_log(settings: Settings, line: str) -> None:
+    import contextlib
+    from datetime import UTC, datetime
+
+    with contextlib.suppress(OSError):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        log = settings.data_dir / "hooks.log"
+        if log.exists() and log.stat().st_size > 1_000_000:
+            log.replace(log.with_suffix(".log.1"))
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{datetime.now(UTC).isoformat()} {line}\n")
+
+
+def _run_hook(event: str, settings: Settings) -> None:
+    from .hooks import read_input, session_start_output, transcript_files
+
+    data = read_input(sys.stdin)
+    if event == "session-start":
+        from .context import startup_context
+        from .runtime import build
+
+        cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else None
+        rt = build(settings)
+        try:
+            text = startup_context(rt.memories, cwd, settings.startup_context_bytes)
+        finally:
+            rt.close()
+        sys.stdout.write(session_start_output(text) + "\n")
+        sys.stdout.flush()
+        return
+    from .importers.job import ImportOptions, run
+    from .runtime import build
+
+    path = data.get("transcript_path")
+    if not isinstance(path, str) or not path:
+        raise ValueError("no transcript_path in the hook input")
+    transcript = Path(path).expanduser()
+    files = transcript_files(transcript)
+    if not files:
+        raise FileNotFoundError(str(transcript))
+    root = settings.claude_projects_dir
+    rt = build(settings)
+    try:
+        summary = run(rt.db, rt.memories, ImportOptions(), transcripts=files,
+                      transcripts_root=root if transcript.is_relative_to(root) else transcript.parent)
+    finally:
+        rt.close()
+    _hook_log(settings, f"session-end: {transcript.name}: {summary.messages} messages, {summary.memories} memories")
+
+
+def _hooks_install(args: argparse.Namespace, settings: Settings) -> int:
+    import shlex
+
+    from .hooks import install
+
+    path = args.settings or settings.claude_config_dir / "settings.json"
+    added = install(path, f"{shlex.quote(sys.executable)} -m claude_memory")
+    print(f"added {', '.join(added)} hooks to {path}" if added else f"hooks already installed in {path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="claude-memory", description="Persistent local memory for Claude Code")
     sub = p.add_subparsers(dest="command", required=True)
@@ -113,6 +214,20 @@ def parser() -> argparse.ArgumentParser:
                    help="texts embedded together before their sessions are written (default 256)")
     i.add_argument("--json", action="store_true", help="print the summary as JSON")
     i.set_defaults(func=_import)
+    g = sub.add_parser("signals", help="learn corrections and patterns from imported sessions (no LLM)")
+    g.add_argument("--project", help="only sessions of this project")
+    g.add_argument("--dry-run", action="store_true", help="count what would be written; write nothing")
+    g.add_argument("--json", action="store_true", help="print the summary as JSON")
+    g.set_defaults(func=_signals)
+    h = sub.add_parser("hook", help="run a Claude Code hook (reads the hook's JSON on stdin)")
+    h.add_argument("event", choices=["session-start", "session-end"])
+    h.set_defaults(func=_hook)
+    hi = sub.add_parser("hooks", help="manage the Claude Code hooks")
+    hi_sub = hi.add_subparsers(dest="action", required=True)
+    inst = hi_sub.add_parser("install", help="add SessionStart/SessionEnd hooks to Claude Code's settings.json")
+    inst.add_argument("--settings", type=Path, metavar="FILE",
+                      help="settings file (default $CLAUDE_CONFIG_DIR or ~/.claude, settings.json)")
+    inst.set_defaults(func=_hooks_install)
     return p
 
 
@@ -127,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, settings) or 0)
     except ClaudeMemoryError as exc:
         print(f"claude-memory: {exc}", file=sys.stderr)
-        return 2
+        return 0 if args.func is _hook else 2
     except KeyboardInterrupt:
         return 130
 

@@ -64,6 +64,7 @@ class Settings:
     cache_max_size: int
     cache_ttl_seconds: int
     claude_projects_dir: Path
+    claude_config_dir: Path
     startup_context_bytes: int
     torch_threads: int
 
@@ -96,6 +97,7 @@ class Settings:
             cache_max_size=_int(env, "CACHE_MAX_SIZE", 500, 0, 1_000_000),
             cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 600, 0, 86_400 * 7),
             claude_projects_dir=_projects_dir(env),
+            claude_config_dir=Path(env.get("CLAUDE_CONFIG_DIR") or "~/.claude").expanduser(),
             startup_context_bytes=_int(env, "STARTUP_CONTEXT_BYTES", 2048, 256, 1_000_000),
             torch_threads=_int(env, "TORCH_THREADS", min(os.cpu_count() or 1, 4), 1, 256),
         )

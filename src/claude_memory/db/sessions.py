@@ -38,14 +38,21 @@ def _segments(path: str) -> list[str]:
     return [s for s in re.split(r"[\\/]+", path) if s and not s.endswith(":")]
 
 
+def known_project(cur: Any, cwd: str) -> str | None:
+    """The project whose root is `cwd` or the nearest folder above it, if any is known."""
+    cwd = cwd.rstrip("/\\") or cwd
+    cur.execute("SELECT path, name FROM projects")
+    inside = [(len(p), n) for p, n in cur.fetchall() if cwd == p or cwd.startswith((p + "/", p + "\\"))]
+    return str(max(inside)[1]) if inside else None
+
+
 def project_for_cwd(cur: Any, cwd: str) -> str:
     """The readable, unique project name for a working directory: an already known project containing it,
     else a new project named by the shortest unique tail of the path (`app`, then `work/app`)."""
     cwd = cwd.rstrip("/\\") or cwd
-    cur.execute("SELECT path, name FROM projects")
-    inside = [(len(p), n) for p, n in cur.fetchall() if cwd == p or cwd.startswith((p + "/", p + "\\"))]
-    if inside:
-        return str(max(inside)[1])
+    known = known_project(cur, cwd)
+    if known:
+        return known
     segs = _segments(cwd) or [cwd]
     candidates = ["/".join(segs[-n:]) for n in range(1, len(segs) + 1)] + [cwd]
     for name in candidates:

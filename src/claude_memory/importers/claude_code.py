@@ -390,12 +390,19 @@ def discover(root: Path) -> list[TranscriptFile]:
         parts = path.relative_to(root).parts
         if "tool-results" in parts or "memory" in parts[:-1]:
             continue
-        if "subagents" in parts:
-            i = parts.index("subagents")
-            parent = parts[i - 1] if i > 0 else None
-            found.append(TranscriptFile(path, parent, True))
-        elif path.name.startswith("agent-"):
-            found.append(TranscriptFile(path, None, True))
-        else:
-            found.append(TranscriptFile(path, path.stem, False))
+        found.append(classify(path, root))
     return found
+
+
+def classify(path: Path, root: Path) -> TranscriptFile:
+    """Which layout a transcript file is in: a session, a flat agent-*.jsonl, or <session>/subagents/…"""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = path.parts
+    if "subagents" in parts:
+        i = parts.index("subagents")
+        return TranscriptFile(path, parts[i - 1] if i > 0 else None, True)
+    if path.name.startswith("agent-"):
+        return TranscriptFile(path, None, True)
+    return TranscriptFile(path, path.stem, False)

@@ -25,6 +25,7 @@ from ..memory import MAX_CONTENT_CHARS, MemoryService, clean_tags, content_hash
 from ..progress import Progress
 from . import claude_ai, claude_code, text
 from . import model as k
+from .claude_code import TranscriptFile
 from .model import FileResult, Message, Session
 from .redact import ALL_RULES, active_rules, redact, redact_value
 
@@ -126,10 +127,13 @@ class Importer:
         """Every transcript under a Claude Code projects folder; unchanged files cost one stat."""
         if not root.is_dir():
             raise InvalidInput(f"no Claude Code projects folder at {root}")
-        files = claude_code.discover(root)
+        self.transcripts(claude_code.discover(root), root)
+
+    def transcripts(self, files: Sequence[TranscriptFile], root: Path) -> None:
+        """Import these transcript files (paths under `root`, which keys records without a uuid)."""
         with self.db.cursor() as cur:
             states = sq.file_states(cur, [str(f.path) for f in files])
-        stats: list[tuple[claude_code.TranscriptFile, os.stat_result | None]] = []
+        stats: list[tuple[TranscriptFile, os.stat_result | None]] = []
         for f in files:
             try:
                 stats.append((f, f.path.stat()))
@@ -150,7 +154,7 @@ class Importer:
             offset, line = (prev[2], prev[3]) if prev and st.st_size >= prev[2] else (0, 0)
             result = claude_code.parse_file(f.path, offset=offset, start_line=line,
                                             default_session=f.default_session,
-                                            file_key=str(f.path.relative_to(root)), sidechain_file=f.sidechain)
+                                            file_key=_key(f.path, root), sidechain_file=f.sidechain)
             self.summary.files += 1
             self.summary.skipped.update(result.skipped)
             if result.error:
@@ -431,6 +435,13 @@ class Importer:
         return self.summary
 
 
+def _key(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return path.name
+
+
 def _rules_in(path: Path, start: int, end: int) -> frozenset[str]:
     """Redaction rules that can match anything in the bytes just parsed (see redact.active_rules)."""
     try:
@@ -458,9 +469,10 @@ def _fallback_title(s: Session) -> str | None:
 
 def run(db: Database, memories: MemoryService, options: ImportOptions, *, claude_code_dir: Path | None = None,
         claude_ai_file: Path | None = None, text_files: Sequence[Path] = (), memories_json: Path | None = None,
-        embed: Embed | None = None, progress_stream: Any = None) -> Summary:
+        embed: Embed | None = None, progress_stream: Any = None,
+        transcripts: Sequence[Path] = (), transcripts_root: Path | None = None) -> Summary:
     """Import the given sources; concurrent runs (a hook and a manual import) take turns."""
-    if not (claude_code_dir or claude_ai_file or text_files or memories_json):
+    if not (claude_code_dir or claude_ai_file or text_files or memories_json or transcripts):
         raise InvalidInput("nothing to import: give --claude-code, --claude-ai, --text or --memories-json")
     if options.min_length < 1:
         raise InvalidInput("--min-length must be at least 1")
@@ -474,6 +486,9 @@ def run(db: Database, memories: MemoryService, options: ImportOptions, *, claude
         try:
             if claude_code_dir:
                 importer.claude_code(claude_code_dir)
+            if transcripts:
+                root = transcripts_root or transcripts[0].parent
+                importer.transcripts([claude_code.classify(p, root) for p in transcripts], root)
             if claude_ai_file:
                 importer.claude_ai(claude_ai_file)
             if text_files:

@@ -1,5 +1,5 @@
 """One Starlette app on one port: /mcp (Streamable HTTP), /sse + /messages/ (legacy SSE), /health,
-/cache/invalidate, behind the Host/Origin and token guard."""
+/cache/invalidate, /api/preferences, behind the Host/Origin and token guard."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..context import resolve_project
+from ..errors import ClaudeMemoryError
+from ..preferences import preferences
 from ..runtime import Runtime
 from .mcp_tools import build_mcp
 from .security import GuardMiddleware
@@ -60,6 +63,17 @@ def build_app(rt: Runtime) -> ASGIApp:
         rt.cache.clear()
         return JSONResponse({"status": "ok", "cleared": size})
 
+    async def api_preferences(request: Request) -> JSONResponse:
+        project = request.query_params.get("project") or None
+        if project is not None and len(project) > 500:
+            return JSONResponse({"error": "project is too long"}, status_code=400)
+        try:
+            body = await anyio.to_thread.run_sync(
+                lambda: preferences(rt.memories, resolve_project(rt.memories, project)))
+        except ClaudeMemoryError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(body)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with http_app.router.lifespan_context(http_app), sse_app.router.lifespan_context(sse_app):
@@ -67,7 +81,8 @@ def build_app(rt: Runtime) -> ASGIApp:
 
     rest = Starlette(
         routes=[Route("/health", health, methods=["GET"]),
-                Route("/cache/invalidate", invalidate, methods=["POST"])],
+                Route("/cache/invalidate", invalidate, methods=["POST"]),
+                Route("/api/preferences", api_preferences, methods=["GET"])],
         lifespan=lifespan,
     )
     extra = frozenset({rt.settings.host.lower()}) - {"0.0.0.0", "::", ""}

@@ -1,0 +1,82 @@
+"""Claude Code hooks: what SessionStart prints, which files SessionEnd imports, and installing both into
+settings.json without disturbing anything else in it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import InvalidInput
+
+MAX_INPUT_BYTES = 1_000_000
+START_TIMEOUT = 30  # seconds Claude Code gives each hook (ours also stop themselves earlier)
+END_TIMEOUT = 60
+
+
+def read_input(stream: TextIO) -> dict[str, Any]:
+    """The hook's JSON from stdin: session_id, cwd, source, transcript_path, hook_event_name."""
+    raw = stream.read(MAX_INPUT_BYTES + 1)
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InvalidInput("hook input is too large")
+    data = json.loads(raw or "{}")
+    if not isinstance(data, dict):
+        raise InvalidInput("hook input is not a JSON object")
+    return data
+
+
+def session_start_output(context: str) -> str:
+    """The JSON form Claude Code adds to the new session as additional context."""
+    return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}})
+
+
+def transcript_files(transcript: Path) -> list[Path]:
+    """A session's transcript and its sub-agent transcripts (<session>/subagents/**)."""
+    files = [transcript] if transcript.is_file() else []
+    sub = transcript.with_suffix("") / "subagents"
+    if sub.is_dir():
+        files += sorted(p for p in sub.rglob("*.jsonl") if p.is_file())
+    return files
+
+
+def _ours(entry: Any, sub: str) -> bool:
+    """Whether a hooks entry already runs our `hook <sub>` (however it was spelled)."""
+    hooks = entry.get("hooks") if isinstance(entry, dict) else None
+    commands = [str(h.get("command", "")) for h in hooks if isinstance(h, dict)] if isinstance(hooks, list) else []
+    return any(f"hook {sub}" in c and ("claude_memory" in c or "claude-memory" in c) for c in commands)
+
+
+def install(settings_path: Path, command: str) -> list[str]:
+    """Add SessionStart and SessionEnd hooks running `command hook …` to a Claude Code settings file,
+    keeping every other setting and hook; returns the events added (empty when already installed)."""
+    data: dict[str, Any] = {}
+    if settings_path.exists():
+        text = settings_path.read_text(encoding="utf-8")
+        if text.strip():
+            loaded = json.loads(text)
+            if not isinstance(loaded, dict):
+                raise InvalidInput(f"{settings_path} does not hold a JSON object; not touching it")
+            data = loaded
+    hooks = data.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise InvalidInput(f"`hooks` in {settings_path} is not an object; not touching it")
+    added = []
+    for event, sub, timeout in (("SessionStart", "session-start", START_TIMEOUT),
+                                ("SessionEnd", "session-end", END_TIMEOUT)):
+        entries = hooks.setdefault(event, [])
+        if not isinstance(entries, list):
+            raise InvalidInput(f"`hooks.{event}` in {settings_path} is not a list; not touching it")
+        if any(_ours(e, sub) for e in entries):
+            continue
+        entries.append({"hooks": [{"type": "command", "command": f"{command} hook {sub}", "timeout": timeout}]})
+        added.append(event)
+    if added:
+        settings_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=settings_path.parent, prefix=".settings.", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, settings_path)
+    return added
