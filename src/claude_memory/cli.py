@@ -1,4 +1,5 @@
-"""`claude-memory` — one command group: serve, mcp, migrate, reembed, import, signals, hook(s)."""
+"""`claude-memory` — one command group: serve, mcp, migrate, reembed, import, distill, behavior, signals,
+hook(s)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,31 @@ def _signals(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         rt.close()
     print(as_json(summary) if args.json else "\n".join(summary.lines()))
+    return 0
+
+
+def _llm_job(args: argparse.Namespace, settings: Settings) -> int:
+    from .distill import JobOptions, reset_failures, run
+    from .llm import LLM
+    from .runtime import build
+
+    job = "distill" if args.command == "distill" else "behavior"
+    rt = build(settings)
+    try:
+        reset = getattr(args, "reset_failures", None)
+        if reset is not None:
+            n = reset_failures(rt.memories, None if reset == "*" else reset)
+            print(f"reset the failure count of {n} session(s)")
+        model = getattr(args, "model", None) or settings.distill_model
+        options = JobOptions(project=args.project, dry_run=args.dry_run,
+                             workers=getattr(args, "workers", None) or settings.distill_workers,
+                             context_chars=settings.distill_context_chars, force=getattr(args, "force", False),
+                             min_messages=settings.distill_min_messages)
+        llm = None if args.dry_run else LLM(settings.ollama_url, model, settings.distill_timeout)
+        summary = run(job, rt.memories, llm, options)
+    finally:
+        rt.close()
+    print("\n".join(summary.lines()))
     return 0
 
 
@@ -219,6 +245,19 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--dry-run", action="store_true", help="count what would be written; write nothing")
     g.add_argument("--json", action="store_true", help="print the summary as JSON")
     g.set_defaults(func=_signals)
+    d = sub.add_parser("distill", help="distill imported sessions into durable memories with the local LLM")
+    d.add_argument("--project", help="only sessions of this project")
+    d.add_argument("--workers", type=int, metavar="N", help="sessions in parallel (default DISTILL_WORKERS)")
+    d.add_argument("--model", help="model name (default DISTILL_MODEL)")
+    d.add_argument("--reset-failures", nargs="?", const="*", metavar="SESSION_ID",
+                   help="retry capped sessions (all, or the one given) before distilling")
+    d.add_argument("--dry-run", action="store_true", help="list the sessions that would be sent; change nothing")
+    d.set_defaults(func=_llm_job)
+    b = sub.add_parser("behavior", help="extract how the user works (type:behavior) from distilled sessions")
+    b.add_argument("--project", help="only sessions of this project")
+    b.add_argument("--force", action="store_true", help="process sessions already processed again")
+    b.add_argument("--dry-run", action="store_true", help="list the sessions that would be sent; change nothing")
+    b.set_defaults(func=_llm_job)
     h = sub.add_parser("hook", help="run a Claude Code hook (reads the hook's JSON on stdin)")
     h.add_argument("event", choices=["session-start", "session-end"])
     h.set_defaults(func=_hook)

@@ -59,6 +59,9 @@ class Settings:
     ollama_url: str
     distill_model: str
     distill_workers: int
+    distill_context_chars: int
+    distill_timeout: float
+    distill_min_messages: int
     guard_noop_threshold: float
     guard_update_threshold: float
     cache_max_size: int
@@ -92,6 +95,9 @@ class Settings:
             ollama_url=env.get("OLLAMA_URL", "").strip() or "http://localhost:11434/v1",
             distill_model=env.get("DISTILL_MODEL", "").strip() or "qwen2.5:7b",
             distill_workers=_int(env, "DISTILL_WORKERS", 4, 1, 64),
+            distill_context_chars=_int(env, "DISTILL_CONTEXT_CHARS", 24_000, 1_000, 2_000_000),
+            distill_timeout=_float(env, "DISTILL_TIMEOUT", 300.0, 1.0, 3600.0),
+            distill_min_messages=_int(env, "DISTILL_MIN_MESSAGES", 4, 1, 100_000),
             guard_noop_threshold=noop,
             guard_update_threshold=update,
             cache_max_size=_int(env, "CACHE_MAX_SIZE", 500, 0, 1_000_000),
