@@ -136,6 +136,12 @@ def test_distilled_raw_rows_leave_search_but_stay_in_the_archive(runtime, one_se
     assert rows(runtime, "SELECT count(*) FROM messages WHERE text = %s", prompt_text) == [(1,)]
     hidden = rows(runtime, "SELECT id FROM memories WHERE content = %s AND superseded_by IS NOT NULL", prompt_text)
     assert hidden and runtime.memories.get(hidden[0][0])["content"] == prompt_text  # still stored, readable
+    # the other ways out of search, bulk delete and purge, leave the archive whole as well
+    archive = rows(runtime, "SELECT count(*), sum(length(text)) FROM messages")
+    runtime.memories.bulk_delete(tag="distilled", dry_run=False)
+    gone = rows(runtime, "SELECT id FROM memories WHERE deleted_at IS NOT NULL LIMIT 1")[0][0]
+    runtime.memories.purge(gone)
+    assert rows(runtime, "SELECT count(*), sum(length(text)) FROM messages") == archive
 
 
 def test_a_transcript_ten_times_the_budget_is_distilled_in_parts(runtime, tmp_path):
