@@ -158,6 +158,9 @@ def test_bad_input_is_skipped_with_a_reason_and_the_rest_imports(runtime, tmp_pa
     (p / "huge.jsonl").write_text(_user("s-huge", "h1", huge) + _user("s-huge", "h2", good))
     (p / "nul.jsonl").write_text(_user("s-nul", "n1", "NUL bytes\u0000 inside a message are dropped, the words"
                                        " are kept intact.", cwd="/home/u/nul\u0000dir"))
+    (p / "surrogate.jsonl").write_text(_user("s-sur", "u\ud800x", "A lone surrogate \ud83d in the text must"
+                                             " not stop the run or lose the other words.", cwd="/home/u/\ud800"),
+                                       encoding="utf-8", errors="surrogatepass")
     (p / "dir.jsonl").mkdir()  # cannot be read as a file
     (p / "gone.jsonl").symlink_to(p / "missing-target.jsonl")
     summary = do_import(runtime, claude_code_dir=root)
@@ -170,6 +173,8 @@ def test_bad_input_is_skipped_with_a_reason_and_the_rest_imports(runtime, tmp_pa
     assert texts["h1"] == len(huge) and texts["h2"] == len(good)  # a 1 MB line is archived whole
     assert "edge_001" in texts  # the edge-case fixture still imported
     assert texts["n1"] == len("NUL bytes inside a message are dropped, the words are kept intact.")
+    surrogate = rows(runtime, "SELECT text FROM messages WHERE session_id = 's-sur'")
+    assert surrogate and "must not stop the run" in surrogate[0][0]
     # the writer finishes the truncated line: the next run picks it up
     with open(p / "truncated.jsonl", "a") as fh:
         fh.write(_user("s-trunc", "t2", good + " 2")[40:])

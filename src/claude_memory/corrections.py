@@ -21,12 +21,14 @@ _BENIGN = re.compile(
     r"\b(?:don'?t|do not) (?:forget|hesitate|worry|know|mind|think so|see why not)\b|"
     r"^no,? i (?:haven'?t|have not|didn'?t|did not|don'?t|do not|am not|'m not|wasn'?t|was not)\b|"
     r"^no,? (?:it'?s|that'?s) (?:fine|ok|okay|good)\b|^no(?:pe)?,? (?:thanks|thank you)\b|"
-    r"^(?:no|nope),? (?:not yet|just that|that'?s all|nothing else)\b", re.I)
+    r"^(?:no|nope),? (?:not yet|just that|that'?s all|nothing else)\b|"
+    r"^no,? (?:go ahead|please do|do it|carry on|continue|proceed)\b|^no (?:idea|clue)\b", re.I)
 
 # Cues that the previous action was wrong or must change.
 _STRONG = re.compile(
     r"that'?s (?:wrong|not (?:quite |exactly )?(?:right|correct|it|what|how|the))|"
     r"that is (?:wrong|not (?:quite |exactly )?(?:right|correct|what))|^wrong\b|"
+    r"\b(?:this|that|it)(?:'s| is) (?:wrong|incorrect|broken)\b|\b(?:that|this|it) breaks\b|"
     r"\b(?:isn'?t|is not|wasn'?t|was not) what i\b|\bi (?:didn'?t|did not) ask\b|\bmisunderst|\bmisread\b|"
     r"\bgo back to (?:the )?(?:previous|old|original|last)\b|"
     r"\bnot what i (?:asked|wanted|meant|said|need)|\bi (?:said|told you|meant|asked (?:you )?(?:for|to))\b|"
@@ -74,5 +76,6 @@ def is_correction(text: str, context: str | None = None) -> bool:
         return bool(_ACTUALLY_REDIRECT.match(rest)) or strong
     m = _OPENING_NEGATION.match(t)
     if m and (m.end() < len(t) or len(t) <= 6):
-        return True
+        # "wait, what does this do?" interrupts to ask, it does not redirect
+        return strong or not (t.lower().startswith(("wait", "hold on")) and t.rstrip().endswith("?"))
     return strong

@@ -59,11 +59,21 @@ def as_str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def ident(value: Any) -> str | None:
-    """An id field as text PostgreSQL can store (no NUL), or None."""
+def storable(value: Any) -> str:
+    """A string field as text PostgreSQL can store: no NUL, no lone surrogates ("" for non-strings)."""
     if not isinstance(value, str):
-        return None
-    return value.replace("\x00", "")[:200] or None
+        return ""
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def ident(value: Any) -> str | None:
+    """An id field as storable text of at most 200 characters, or None."""
+    return storable(value)[:200] or None
 
 
 def _tool_line(name: str, inp: Any) -> str:
@@ -328,10 +338,10 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
 
 def _note_session(result: FileResult, sid: str, rec: dict[str, Any]) -> None:
     s = result.session(sid)
-    cwd = as_str(rec.get("cwd")).replace("\x00", "")
+    cwd = storable(rec.get("cwd"))
     if cwd and s.cwd is None:
         s.cwd = cwd
-    branch = as_str(rec.get("gitBranch")).replace("\x00", "")
+    branch = storable(rec.get("gitBranch"))
     if s.git_branch is None and branch:
         s.git_branch = branch
 

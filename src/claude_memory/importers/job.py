@@ -350,7 +350,7 @@ class Importer:
                 self._write(u)
             except psycopg2.OperationalError:
                 raise  # the database went away: stop, the next run resumes
-            except psycopg2.Error as exc:  # data the database refused: skip this file, keep going
+            except (psycopg2.Error, UnicodeError, ValueError) as exc:  # data refused: skip this file, go on
                 where = u.file[0] if u.file else ", ".join(p.session.session_id for p in u.sessions)
                 self.summary.failed += 1
                 self.summary.skipped["rejected by the database"] += 1

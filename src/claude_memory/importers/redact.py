@@ -118,11 +118,16 @@ def active_rules(raw: bytes) -> frozenset[str]:
 
 def redact(text: str, counts: Counter[str] | None = None, rules: frozenset[str] = ALL_RULES) -> str:
     """`text` with every secret replaced by a marker naming its kind; kinds are counted in `counts`.
-    `rules` narrows the rules tried (see `active_rules`)."""
+    `rules` narrows the rules tried (see `active_rules`). Also drops what PostgreSQL cannot store (NUL,
+    lone surrogates), since every imported text passes through here."""
     if counts is None:
         counts = Counter()
     if "\x00" in text:  # PostgreSQL text cannot store NUL; it carries no words
         text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from "\ud83d"-style JSON escapes cannot be stored either
+        text = text.encode("utf-8", "replace").decode("utf-8")
     if len(text) < _SHORTEST or not rules:
         return text
     low = text.lower()
@@ -143,6 +148,6 @@ def redact_value(value: Any, counts: Counter[str], rules: frozenset[str] = ALL_R
     if isinstance(value, list):
         return [redact_value(v, counts, rules) for v in value]
     if isinstance(value, dict):
-        return {k: v.replace("\x00", "") if k in _STRUCTURAL and isinstance(v, str)
+        return {k: redact(v, counts, frozenset()) if k in _STRUCTURAL and isinstance(v, str)
                 else redact_value(v, counts, rules) for k, v in value.items()}
     return value
