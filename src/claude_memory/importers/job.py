@@ -481,7 +481,13 @@ def run(db: Database, memories: MemoryService, options: ImportOptions, *, claude
     importer = Importer(db, memories, options, embed=embed, progress_stream=progress_stream)
     with db.connection() as lock_conn:
         with lock_conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s)", (IMPORT_LOCK,))
+            # poll rather than block inside libpq, so a hook's deadline (a Python signal) can interrupt the wait
+            while True:
+                cur.execute("SELECT pg_try_advisory_lock(%s)", (IMPORT_LOCK,))
+                if cur.fetchone()[0]:
+                    break
+                lock_conn.commit()
+                time.sleep(0.2)
         lock_conn.commit()  # the lock belongs to the session; no transaction stays open meanwhile
         try:
             if claude_code_dir:
