@@ -14,7 +14,7 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch>=2.2"
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY migrations ./migrations
-COPY server.py ./
+COPY *.py ./
 RUN pip install -e .
 
 # Download the model at build time into the model cache (a named volume in compose).
