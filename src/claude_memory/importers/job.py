@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from . import model as k
 from .claude_code import TranscriptFile
 from .model import FileResult, Message, Session
 from .redact import ALL_RULES, active_rules, redact, redact_value
+from .summary import Summary
 
 IMPORT_LOCK = 727_372_002  # advisory lock: one import at a time per database
 EMBED_BATCH = 256  # memory texts embedded together, across files, before their transactions are written
@@ -40,57 +40,6 @@ class ImportOptions:
     project: str | None = None
     dry_run: bool = False
     batch_size: int = EMBED_BATCH
-
-
-@dataclass
-class Summary:
-    files: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    session_ids: set[str] = field(default_factory=set)
-    new_sessions: int = 0
-    messages: int = 0
-    memories: int = 0
-    embedded: int = 0
-    write_seconds: float = 0.0  # time inside the write transactions (no parsing, no embedding)
-    skipped: Counter[str] = field(default_factory=Counter)
-    redacted: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    dry_run: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "files": self.files, "unchanged_files": self.unchanged, "failed_files": self.failed,
-            "sessions": len(self.session_ids), "new_sessions": self.new_sessions, "messages": self.messages,
-            "memories": self.memories, "embedded": self.embedded,
-            "write_seconds": round(self.write_seconds, 3), "skipped": dict(self.skipped),
-            "redacted": dict(self.redacted), "errors": self.errors, "seconds": round(self.seconds, 2),
-            "dry_run": self.dry_run,
-        }
-
-    def lines(self) -> list[str]:
-        verb = "would import" if self.dry_run else "imported"
-        problems = {r: n for r, n in self.skipped.items() if not r.startswith("metadata: ")}
-        metadata = {r[10:]: n for r, n in self.skipped.items() if r.startswith("metadata: ")}
-        out = [
-            f"{verb} in {self.seconds:.1f} s" + (" (dry run: nothing written)" if self.dry_run else ""),
-            f"  files:    {self.files} read, {self.unchanged} unchanged, {self.failed} failed",
-            f"  sessions: {len(self.session_ids)} with new messages ({self.new_sessions} new)",
-            f"  messages: {self.messages} archived",
-            f"  memories: {self.memories} new ({self.embedded} texts embedded)",
-            "  skipped:  " + (_counts(problems) or "nothing"),
-            "  secrets redacted: " + (f"{sum(self.redacted.values())} ({_counts(self.redacted)})"
-                                      if self.redacted else "0"),
-        ]
-        if metadata:
-            out.append("  metadata records (kept out of the archive): " + _counts(metadata))
-        out.extend(f"  error: {e}" for e in self.errors[:20])
-        return out
-
-
-def _counts(c: dict[str, int]) -> str:
-    return ", ".join(f"{r} {n}" for r, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 @dataclass
