@@ -210,3 +210,8 @@ def test_hooks_install_keeps_other_settings_and_is_idempotent(tmp_path):
     assert json.loads(settings.read_text()) == data
     fresh = tmp_path / "none" / "settings.json"
     assert install(fresh, "claude-memory") == ["SessionStart", "SessionEnd"]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    bad = subprocess.run([sys.executable, "-m", "claude_memory", "hooks", "install", "--settings", str(broken)],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "not valid JSON" in bad.stderr and broken.read_text() == "{not json"

@@ -55,7 +55,10 @@ def install(settings_path: Path, command: str) -> list[str]:
     if settings_path.exists():
         text = settings_path.read_text(encoding="utf-8")
         if text.strip():
-            loaded = json.loads(text)
+            try:
+                loaded = json.loads(text)
+            except ValueError as exc:
+                raise InvalidInput(f"{settings_path} is not valid JSON ({exc}); not touching it") from exc
             if not isinstance(loaded, dict):
                 raise InvalidInput(f"{settings_path} does not hold a JSON object; not touching it")
             data = loaded
