@@ -221,6 +221,19 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
     titles: dict[str, dict[str, str]] = {}
     owner: dict[str, str] = {}  # uuid → session, for every record that has both (summary leaves)
     last_time = 0.0
+
+    def place(sid: str | None, uid: str | None, parent: str | None, when: float, line_no: int) -> str | None:
+        """The uuid a message is archived under, or None (counted) without a session or when already read."""
+        if not sid:
+            result.skipped["no session id"] += 1
+            return None
+        uid = uid or synthetic_uuid(sid, key, line_no)
+        if uid in drafts:
+            result.skipped["duplicate uuid"] += 1
+            return None
+        nodes.setdefault(uid, (parent, when, line_no))
+        return uid
+
     try:
         lines = _iter_lines(path, offset, result)
         for line_no, end, complete, text in lines:
@@ -270,14 +283,9 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
                 if rec.get("subtype") in QUIET_SYSTEM or not isinstance(content, str) or not content.strip():
                     result.skipped["metadata: system"] += 1
                     continue
-                if not sid:
-                    result.skipped["no session id"] += 1
+                uid = place(sid, uid, parent, when, line_no)
+                if uid is None or sid is None:
                     continue
-                uid = uid or synthetic_uuid(sid, key, line_no)
-                if uid in drafts:
-                    result.skipped["duplicate uuid"] += 1
-                    continue
-                nodes.setdefault(uid, (parent, when, line_no))
                 d = _Draft(Message(uid, sid, "system", k.SYSTEM, "", parent, ts,
                                    bool(rec.get("isSidechain")) or sidechain_file, line_no=line_no))
                 d.rendered.append(content)
@@ -297,14 +305,9 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
             if content is None or content == [] or content == "":
                 result.skipped["no message content"] += 1
                 continue
-            if not sid:
-                result.skipped["no session id"] += 1
+            uid = place(sid, uid, parent, when, line_no)
+            if uid is None or sid is None:
                 continue
-            uid = uid or synthetic_uuid(sid, key, line_no)
-            if uid in drafts:
-                result.skipped["duplicate uuid"] += 1
-                continue
-            nodes.setdefault(uid, (parent, when, line_no))
             role = "assistant" if rtype == "assistant" else "user"
             reply_id = ident(msg.get("id")) if role == "assistant" else None
             if reply_id and (sid, reply_id) in by_reply:
