@@ -22,7 +22,7 @@ from claude_memory.cache import SearchCache
 from claude_memory.db.migrate import ensure_embedding_schema
 from claude_memory.embedding import Embedder
 from claude_memory.memory import Guard, MemoryService
-from claude_memory.runtime import Runtime, connect
+from claude_memory.runtime import Runtime, connect, overview_for
 from claude_memory.search import Searcher
 from claude_memory.settings import Settings
 
@@ -106,7 +106,7 @@ def make_runtime(settings: Settings, embedder: Embedder) -> Runtime:
     ensure_embedding_schema(db, embedder.dimension, settings.embedding_model)
     cache = SearchCache(settings.cache_max_size, settings.cache_ttl_seconds)
     mem = MemoryService(db, embedder, Guard(settings.guard_noop_threshold, settings.guard_update_threshold), cache)
-    return Runtime(settings, db, embedder, mem, Searcher(mem), cache)
+    return Runtime(settings, db, embedder, mem, Searcher(mem), cache, overview_for(settings, mem))
 
 
 def free_port() -> int:

@@ -113,7 +113,7 @@ def test_three_failures_cap_a_session_until_reset(runtime, one_session):
             run("distill", runtime.memories, llm, JobOptions())
         assert len(server.requests) == 3  # the fourth run leaves the capped session alone
         assert _state(runtime, one_session)[1] == 3
-        assert runtime.memories.stats()["sessions"]["capped"] == 1
+        assert runtime.overview.stats()["sessions"]["capped"] == 1
         assert reset_failures(runtime.memories, one_session) == 1
         server.reply = lambda req: REPLIES["valid"]
         run("distill", runtime.memories, llm, JobOptions())

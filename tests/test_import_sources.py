@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import psycopg2
 
+from claude_memory.export import export_text
 from claude_memory.importers.text import chunk_text
 from claude_memory.settings import Settings
 from conftest import DATA, FIXTURES, ROOT, make_runtime, wait_until
@@ -100,7 +101,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_memories(runti
     mid = runtime.memories.save("Tag edits move updated_at", ["x"])["id"]
     runtime.memories.update(mid, tags=["x", "edited"])
     export = tmp_path / "export.json"
-    export.write_text(runtime.memories.export())
+    export.write_text(export_text(runtime.memories))
     target = make_runtime(Settings.from_env({"DATABASE_URL": other_dsn, "MEMORY_DATA_DIR": str(tmp_path / "d")}),
                           embedder)
     try:

@@ -8,6 +8,7 @@ from datetime import UTC
 import pytest
 
 from claude_memory.errors import Conflict, InvalidInput, NotFound
+from claude_memory.export import export_text
 from claude_memory.memory import Guard, MemoryService
 
 
@@ -138,15 +139,15 @@ def test_tags_stats_and_export_roundtrip(runtime):
     mem.save("Alpha fact about the cron scheduler", tags=["a", "b"], source="manual", project="x")
     mem.save("Beta fact about the audit log", tags=["b"], source="import", project="y")
     assert mem.list_tags()["tags"] == [{"tag": "b", "count": 2}, {"tag": "a", "count": 1}]
-    stats = mem.stats()
+    stats = runtime.overview.stats()
     assert stats["total_memories"] == 2 and stats["by_project"] == {"x": 1, "y": 1}
     assert stats["by_source"] == {"import": 1, "manual": 1} and "sessions" in stats
-    exported = json.loads(mem.export(project="x"))
+    exported = json.loads(export_text(mem, project="x"))
     assert exported["count"] == 1 and exported["memories"][0]["tags"] == ["a", "b"]
-    md = mem.export(output_format="markdown")
+    md = export_text(mem, output_format="markdown")
     assert "Alpha fact" in md and "Beta fact" in md
     with pytest.raises(InvalidInput):
-        mem.export(output_format="xml")
+        export_text(mem, output_format="xml")
 
 
 def test_bad_parameters_are_clear_errors(runtime):

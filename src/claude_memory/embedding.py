@@ -88,6 +88,13 @@ class Embedder:
         return self._loaded.is_set() and self._model is not None
 
     @property
+    def state(self) -> str:
+        """ready, loading, failed, or idle (not asked to load yet)."""
+        if self._loaded.is_set():
+            return "ready" if self._model is not None else "failed"
+        return "loading" if self._started else "idle"
+
+    @property
     def model(self) -> Any:
         self.start_loading()
         if not self._loaded.wait(self.load_timeout):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,13 +16,13 @@ from .db.memories import Filters, NewMemory
 from .db.pool import Database
 from .embedding import Embedder
 from .errors import Conflict, InvalidInput, NotFound
+from .inputs import bounded, clean_tags, clean_text, memory_id, opt_name
 from .timeutil import parse_when
 
 MAX_CONTENT_CHARS = 1_000_000
-MAX_TAGS = 50
-MAX_TAG_CHARS = 100
 MAX_LIMIT = 1000
 PREVIEW_CHARS = 200
+STATUSES = ("active", "deleted", "superseded")
 
 
 def content_hash(content: str) -> str:
@@ -36,51 +35,12 @@ def preview(text: str, n: int = PREVIEW_CHARS) -> str:
 
 
 def clean_content(content: Any) -> str:
-    if not isinstance(content, str) or not content.strip():
-        raise InvalidInput("content must be a non-empty string")
-    if len(content) > MAX_CONTENT_CHARS:
-        raise InvalidInput(f"content is longer than {MAX_CONTENT_CHARS} characters")
-    return content.replace("\x00", "").strip()
-
-
-def clean_tags(tags: Any) -> list[str]:
-    if tags is None:
-        return []
-    if isinstance(tags, str):
-        tags = [t for t in tags.split(",")]
-    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
-        raise InvalidInput("tags must be a list of strings")
-    out: list[str] = []
-    for t in tags:
-        t = t.strip().replace("\x00", "")
-        if not t:
-            continue
-        if len(t) > MAX_TAG_CHARS:
-            raise InvalidInput(f"a tag is longer than {MAX_TAG_CHARS} characters")
-        if t not in out:
-            out.append(t)
-    if len(out) > MAX_TAGS:
-        raise InvalidInput(f"at most {MAX_TAGS} tags")
-    return out
-
-
-def bounded(value: Any, name: str, default: int, lo: int, hi: int) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{name} must be an integer")
-    if not lo <= value <= hi:
-        raise InvalidInput(f"{name} must be between {lo} and {hi}")
-    return value
+    return clean_text(content, "content", MAX_CONTENT_CHARS)
 
 
 def opt_text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string")
-    value = value.strip()
-    return value or None
+    """An optional name parameter (see inputs.opt_name)."""
+    return opt_name(value, name)
 
 
 @dataclass(frozen=True)
@@ -215,7 +175,8 @@ class MemoryService:
                     h = content_hash(text)
                     clash = q.find_by_hash(cur, current["project"], h)
                     if clash and clash[0] != mid:
-                        return self._exact_duplicate(*clash) | {"updated": False}
+                        return {"status": "duplicate", "updated": False, "duplicate_of": clash[0],
+                                "message": f"not updated: the new content is exactly memory {clash[0]}"}
                     vec, chunks = self.embed_documents([text])[0]
                     if not force:
                         near = q.nearest(cur, vec, current["project"], exclude_id=mid)
@@ -227,10 +188,16 @@ class MemoryService:
                     q.replace_content(cur, mid, text, h, vec, chunks)
                     changed.append("content")
             if tags is not None:
-                q.set_tags(cur, mid, clean_tags(tags))
-                changed.append("tags")
+                new_tags = clean_tags(tags)
+                if new_tags != current["tags"]:
+                    q.set_tags(cur, mid, new_tags)
+                    changed.append("tags")
+        if not changed:
+            return {"status": "unchanged", "updated": False, "id": mid, "changed": [],
+                    "message": f"memory {mid} already has this content and these tags"}
         self.cache.clear()
-        return {"status": "updated", "updated": True, "id": mid, "changed": changed}
+        return {"status": "updated", "updated": True, "id": mid, "changed": changed,
+                "message": f"memory {mid} updated ({', '.join(changed)})"}
 
     def delete(self, memory_id: Any) -> dict[str, Any]:
         mid = self._id(memory_id)
@@ -282,12 +249,8 @@ class MemoryService:
                 "message": f"{count} memories soft-deleted (restore_memory undoes each)"}
 
     # --- reads -----------------------------------------------------------------------------------
-    def _id(self, memory_id: Any) -> int:
-        if isinstance(memory_id, str) and memory_id.strip().isdigit():
-            memory_id = int(memory_id.strip())
-        if isinstance(memory_id, bool) or not isinstance(memory_id, int) or memory_id <= 0:
-            raise InvalidInput("memory_id must be a positive integer")
-        return memory_id
+    def _id(self, value: Any) -> int:
+        return memory_id(value)
 
     def get(self, memory_id: Any) -> dict[str, Any]:
         mid = self._id(memory_id)
@@ -295,7 +258,6 @@ class MemoryService:
             row = q.get(cur, mid)
         if row is None:
             raise NotFound(f"no memory with id {mid}")
-        row["status"] = "deleted" if row["deleted_at"] else "superseded" if row["superseded_by"] else "active"
         return row
 
     def get_many(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -303,20 +265,24 @@ class MemoryService:
             return q.get_many(cur, ids)
 
     def filters(self, project: Any = None, since: Any = None, before: Any = None, tag: Any = None,
-                source: Any = None) -> Filters:
+                source: Any = None, status: Any = None) -> Filters:
         """Validated filters from tool or HTTP parameters."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
         flt = Filters(project=opt_text(project, "project"), since=parse_when(since, "since"),
                       before=parse_when(before, "before"), tag=opt_text(tag, "tag"),
-                      source=opt_text(source, "source"))
+                      source=opt_text(source, "source"), status=status or "active")
         if flt.since and flt.before and flt.since >= flt.before:
             raise InvalidInput("since must be earlier than before")
         return flt
 
     def list(self, limit: Any = 20, offset: Any = 0, tag: Any = None, project: Any = None,
-             since: Any = None, before: Any = None) -> dict[str, Any]:
-        lim = bounded(limit, "limit", 20, 1, MAX_LIMIT)
+             since: Any = None, before: Any = None, source: Any = None, status: Any = None,
+             max_limit: int = MAX_LIMIT) -> dict[str, Any]:
+        """A page of memories, newest first, with the total matching the filters."""
+        lim = bounded(limit, "limit", 20, 1, max_limit)
         off = bounded(offset, "offset", 0, 0, 10_000_000)
-        flt = self.filters(project, since, before, tag)
+        flt = self.filters(project, since, before, tag, source, status)
         with self.db.cursor() as cur:
             total, rows = q.list_page(cur, flt, lim, off)
         return {"total": total, "limit": lim, "offset": off, "memories": rows}
@@ -345,35 +311,3 @@ class MemoryService:
         with self.db.cursor() as cur:
             counts = q.tag_counts(cur)
         return {"tags": [{"tag": t, "count": c} for t, c in counts]}
-
-    def stats(self) -> dict[str, Any]:
-        with self.db.cursor() as cur:
-            return q.stats(cur)
-
-    def export(self, project: Any = None, tag: Any = None, since: Any = None, before: Any = None,
-               output_format: Any = "json") -> str:
-        """Every active memory matching the filters, as re-importable JSON or readable markdown."""
-        if output_format not in ("json", "markdown"):
-            raise InvalidInput("output_format must be json or markdown")
-        flt = self.filters(project, since, before, tag)
-        rows: list[dict[str, Any]] = []
-        with self.db.cursor() as cur:
-            offset = 0
-            while True:
-                _, page = q.list_page(cur, flt, 1000, offset, newest_first=False)
-                rows.extend(page)
-                offset += len(page)
-                if len(page) < 1000:
-                    break
-        if output_format == "json":
-            keep = ("id", "content", "tags", "source", "project", "session_id", "created_at", "updated_at")
-            return json.dumps({"format": "claude-memory-export", "version": 1, "count": len(rows),
-                               "memories": [{k: r[k] for k in keep} for r in rows]}, ensure_ascii=False,
-                              indent=1)
-        lines = [f"# claude-memory export ({len(rows)} memories)", ""]
-        for r in rows:
-            meta = ", ".join(x for x in (r["project"] and f"project {r['project']}",
-                                         r["source"] and f"source {r['source']}",
-                                         r["tags"] and "tags " + " ".join(r["tags"])) if x)
-            lines += [f"## {r['id']} — {r['created_at']}", f"_{meta}_" if meta else "", "", r["content"], ""]
-        return "\n".join(lines)

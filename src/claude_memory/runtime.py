@@ -10,6 +10,7 @@ from .db.migrate import ensure_embedding_schema, migrate
 from .db.pool import Database, resolve_dsn
 from .embedding import Embedder
 from .memory import Guard, MemoryService
+from .overview import Overview
 from .search import Searcher
 from .settings import Settings
 
@@ -24,6 +25,7 @@ class Runtime:
     memories: MemoryService
     searcher: Searcher
     cache: SearchCache
+    overview: Overview
     listener: ChangeListener | None = None
 
     def close(self) -> None:
@@ -57,4 +59,10 @@ def build(settings: Settings, *, background_model: bool = False, listen: bool = 
     if listen:
         listener = ChangeListener(db.dsn, cache)
         listener.start()
-    return Runtime(settings, db, embedder, memories, Searcher(memories), cache, listener)
+    return Runtime(settings, db, embedder, memories, Searcher(memories), cache, overview_for(settings, memories),
+                   listener)
+
+
+def overview_for(settings: Settings, memories: MemoryService) -> Overview:
+    return Overview(memories, settings.distill_min_messages, settings.embedding_model,
+                    {"url": settings.ollama_url, "model": settings.distill_model})

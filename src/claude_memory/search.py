@@ -7,6 +7,7 @@ from typing import Any
 from .db import memories as q
 from .db.memories import Filters
 from .errors import InvalidInput
+from .inputs import clean_text, fraction
 from .memory import MAX_LIMIT, MemoryService, bounded
 
 RESULT_CHARS = 1500
@@ -17,19 +18,11 @@ MAX_QUERY_CHARS = 10_000
 
 
 def _query(query: Any) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidInput("query must be a non-empty string")
-    if len(query) > MAX_QUERY_CHARS:
-        raise InvalidInput(f"query is longer than {MAX_QUERY_CHARS} characters")
-    return query.replace("\x00", " ").strip()
+    return clean_text(query, "query", MAX_QUERY_CHARS)
 
 
 def _weight(value: Any, name: str, default: float) -> float:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise InvalidInput(f"{name} must be a number between 0 and 1")
-    return float(value)
+    return fraction(value, name, default)
 
 
 class Searcher:

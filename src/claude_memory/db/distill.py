@@ -65,8 +65,8 @@ def reset_failures(cur: Any, session_id: str | None) -> int:
 
 
 def mark(cur: Any, column: str, session_id: str) -> None:
-    col = "distilled" if column == "distilled" else "behavior_extracted"
-    cur.execute(f"UPDATE imported_sessions SET {col} = true WHERE session_id = %s", (session_id,))
+    col, at = ("distilled", "distilled_at") if column == "distilled" else ("behavior_extracted", "behavior_at")
+    cur.execute(f"UPDATE imported_sessions SET {col} = true, {at} = now() WHERE session_id = %s", (session_id,))
 
 
 def hide_raw(cur: Any, session_id: str, replacement: int) -> int:

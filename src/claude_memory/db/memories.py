@@ -12,6 +12,12 @@ import numpy as np
 from psycopg2.extras import execute_values
 
 ACTIVE = "m.deleted_at IS NULL AND m.superseded_by IS NULL"
+STATUS_SQL = {
+    "active": ACTIVE,
+    "deleted": "m.deleted_at IS NOT NULL",
+    "superseded": "m.deleted_at IS NULL AND m.superseded_by IS NOT NULL",
+    "any": "TRUE",
+}
 COLUMNS = (
     "m.id, m.content, m.tags, m.source, m.project, m.session_id, m.created_at, m.updated_at,"
     " m.deleted_at, m.superseded_by"
@@ -27,10 +33,11 @@ class Filters:
     before: datetime | None = None
     tag: str | None = None
     source: str | None = None
-    include_inactive: bool = False
+    status: str = "active"  # a key of STATUS_SQL
+    session_id: str | None = None
 
     def sql(self) -> tuple[str, list[Any]]:
-        parts: list[str] = [] if self.include_inactive else [ACTIVE]
+        parts: list[str] = [STATUS_SQL[self.status]]
         params: list[Any] = []
         if self.project is not None:
             parts.append("m.project = %s")
@@ -47,6 +54,9 @@ class Filters:
         if self.source is not None:
             parts.append("m.source = %s")
             params.append(self.source)
+        if self.session_id is not None:
+            parts.append("m.session_id = %s")
+            params.append(self.session_id)
         return (" AND ".join(parts) or "TRUE"), params
 
 
@@ -85,6 +95,7 @@ def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         "id": row[0], "content": row[1], "tags": list(row[2] or []), "source": row[3], "project": row[4],
         "session_id": row[5], "created_at": iso(row[6]), "updated_at": iso(row[7]),
         "deleted_at": iso(row[8]), "superseded_by": row[9],
+        "status": "deleted" if row[8] is not None else "superseded" if row[9] is not None else "active",
     }
 
 
@@ -326,37 +337,6 @@ def tag_counts(cur: Any) -> list[tuple[str, int]]:
     return [(r[0], int(r[1])) for r in cur.fetchall()]
 
 
-def stats(cur: Any) -> dict[str, Any]:
-    cur.execute(
-        f"SELECT count(*) FILTER (WHERE {ACTIVE}), count(*) FILTER (WHERE m.deleted_at IS NOT NULL),"
-        " count(*) FILTER (WHERE m.superseded_by IS NOT NULL AND m.deleted_at IS NULL), count(*)"
-        " FROM memories m"
-    )
-    active, deleted, superseded, total = cur.fetchone()
-    cur.execute(
-        f"SELECT coalesce(m.project, ''), count(*) FROM memories m WHERE {ACTIVE}"
-        " GROUP BY 1 ORDER BY 2 DESC, 1"
-    )
-    by_project = {r[0]: int(r[1]) for r in cur.fetchall()}
-    cur.execute(
-        f"SELECT coalesce(m.source, ''), count(*) FROM memories m WHERE {ACTIVE}"
-        " GROUP BY 1 ORDER BY 2 DESC, 1"
-    )
-    by_source = {r[0]: int(r[1]) for r in cur.fetchall()}
-    cur.execute(
-        "SELECT count(*), count(*) FILTER (WHERE distilled),"
-        " count(*) FILTER (WHERE NOT distilled AND distill_failures >= 3),"
-        " count(*) FILTER (WHERE NOT distilled AND distill_failures < 3) FROM imported_sessions"
-    )
-    imported, distilled, capped, pending = cur.fetchone()
-    return {
-        "total_memories": int(active), "deleted": int(deleted), "superseded": int(superseded),
-        "all_rows": int(total), "by_project": by_project, "by_source": by_source,
-        "sessions": {"imported": int(imported), "distilled": int(distilled), "capped": int(capped),
-                     "pending": int(pending)},
-    }
-
-
 def similarities(cur: Any, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
     """Exact cosine similarity of the given memories to `vector` (best of memory and chunk vectors)."""
     if not ids:
@@ -407,3 +387,38 @@ def session_neighbours(cur: Any, ids: Sequence[int]) -> dict[int, tuple[int | No
         (list(ids), list(ids)),
     )
     return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+
+
+def page_after(cur: Any, flt: Filters, after: tuple[datetime, int] | None, limit: int
+               ) -> list[tuple[dict[str, Any], tuple[datetime, int]]]:
+    """Oldest first, the next `limit` rows after the (created_at, id) key: exports read the whole store
+    in short transactions this way, without OFFSET and without holding a connection between pages."""
+    where, params = flt.sql()
+    if after is not None:
+        where += " AND (m.created_at, m.id) > (%s, %s)"
+        params += [after[0], after[1]]
+    cur.execute(
+        f"SELECT {COLUMNS}, m.created_at FROM memories m WHERE {where} ORDER BY m.created_at, m.id LIMIT %s",
+        [*params, limit],
+    )
+    return [(row_to_dict(r), (r[10], r[0])) for r in cur.fetchall()]
+
+
+def count(cur: Any, flt: Filters) -> int:
+    where, params = flt.sql()
+    cur.execute(f"SELECT count(*) FROM memories m WHERE {where}", params)
+    return int(cur.fetchone()[0])
+
+
+def related(cur: Any, memory_id: int, limit: int) -> list[tuple[int, float]]:
+    """Active memories nearest to this memory's stored vector (never re-embedded), nearest first."""
+    cur.execute("SELECT embedding::text FROM memories WHERE id = %s AND embedding IS NOT NULL", (memory_id,))
+    row = cur.fetchone()
+    if row is None:
+        return []
+    cur.execute(
+        f"SELECT m.id, 1 - (m.embedding <=> %s::vector) FROM memories m WHERE {ACTIVE} AND m.id <> %s"
+        " ORDER BY m.embedding <=> %s::vector LIMIT %s",
+        (row[0], memory_id, row[0], limit),
+    )
+    return [(r[0], float(r[1])) for r in cur.fetchall()]

@@ -201,3 +201,55 @@ def session_messages(cur: Any, session_id: str) -> list[dict[str, Any]]:
     )
     keys = ("uuid", "parent_uuid", "role", "kind", "text", "timestamp", "is_sidechain", "blocks")
     return [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
+
+
+# --- browsing (REST) -----------------------------------------------------------------------------
+_STATE = ("CASE WHEN s.distilled THEN 'distilled' WHEN s.distill_failures >= %(cap)s THEN 'capped'"
+          " WHEN s.message_count >= %(min)s THEN 'pending' ELSE 'too_short' END")
+_SESSION_KEYS = ("session_id", "project", "title", "cwd", "git_branch", "first_message_at", "last_message_at",
+                 "message_count", "imported_at", "distill_state", "distill_failures", "distilled_at",
+                 "signals_extracted", "behavior_extracted", "memories")
+
+
+def list_sessions(cur: Any, project: str | None, limit: int, offset: int, min_messages: int, cap: int
+                  ) -> tuple[int, list[dict[str, Any]]]:
+    """A page of imported sessions, newest first, with their distillation state and memory count."""
+    args = {"p": project, "lim": limit, "off": offset, "min": min_messages, "cap": cap}
+    cur.execute("SELECT count(*) FROM imported_sessions s WHERE %(p)s::text IS NULL OR s.project = %(p)s", args)
+    total = int(cur.fetchone()[0])
+    cur.execute(
+        "SELECT s.session_id, s.project, s.title, s.cwd, s.git_branch, s.first_message_at, s.last_message_at,"
+        f" s.message_count, s.imported_at, {_STATE}, s.distill_failures, s.distilled_at, s.signals_extracted,"
+        " s.behavior_extracted, (SELECT count(*) FROM memories m WHERE m.session_id = s.session_id)"
+        " FROM imported_sessions s WHERE %(p)s::text IS NULL OR s.project = %(p)s"
+        " ORDER BY s.last_message_at DESC NULLS LAST, s.session_id LIMIT %(lim)s OFFSET %(off)s",
+        args,
+    )
+    return total, [dict(zip(_SESSION_KEYS, r, strict=True)) for r in cur.fetchall()]
+
+
+def get_session(cur: Any, session_id: str, min_messages: int, cap: int) -> dict[str, Any] | None:
+    cur.execute(
+        "SELECT s.session_id, s.project, s.title, s.cwd, s.git_branch, s.first_message_at, s.last_message_at,"
+        f" s.message_count, s.imported_at, {_STATE}, s.distill_failures, s.distilled_at, s.signals_extracted,"
+        " s.behavior_extracted, (SELECT count(*) FROM memories m WHERE m.session_id = s.session_id)"
+        " FROM imported_sessions s WHERE s.session_id = %(sid)s",
+        {"sid": session_id, "min": min_messages, "cap": cap},
+    )
+    row = cur.fetchone()
+    return dict(zip(_SESSION_KEYS, row, strict=True)) if row else None
+
+
+def message_page(cur: Any, session_id: str, limit: int, offset: int, max_chars: int
+                 ) -> tuple[int, list[dict[str, Any]]]:
+    """A page of a session's archived transcript in conversation order; text cut at `max_chars` for
+    display (the archive keeps every word; `length` is the full length)."""
+    cur.execute("SELECT count(*) FROM messages WHERE session_id = %s", (session_id,))
+    total = int(cur.fetchone()[0])
+    cur.execute(
+        "SELECT uuid, parent_uuid, role, kind, left(text, %s), length(text), timestamp, is_sidechain, seq"
+        " FROM messages WHERE session_id = %s ORDER BY seq NULLS LAST, timestamp, id LIMIT %s OFFSET %s",
+        (max_chars, session_id, limit, offset),
+    )
+    keys = ("uuid", "parent_uuid", "role", "kind", "text", "length", "timestamp", "is_sidechain", "seq")
+    return total, [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]

@@ -19,7 +19,7 @@ from ..db import memories as mq
 from ..db import sessions as sq
 from ..db.memories import NewMemory
 from ..db.pool import Database
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..memory import MAX_CONTENT_CHARS, MemoryService, clean_tags, content_hash
 from ..progress import Progress
 from . import claude_ai, claude_code, text
@@ -419,8 +419,10 @@ def _fallback_title(s: Session) -> str | None:
 def run(db: Database, memories: MemoryService, options: ImportOptions, *, claude_code_dir: Path | None = None,
         claude_ai_file: Path | None = None, text_files: Sequence[Path] = (), memories_json: Path | None = None,
         embed: Embed | None = None, progress_stream: Any = None,
-        transcripts: Sequence[Path] = (), transcripts_root: Path | None = None) -> Summary:
-    """Import the given sources; concurrent runs (a hook and a manual import) take turns."""
+        transcripts: Sequence[Path] = (), transcripts_root: Path | None = None,
+        lock_wait: float | None = None) -> Summary:
+    """Import the given sources; concurrent runs (a hook and a manual import) take turns. With
+    `lock_wait`, give up with Conflict after that many seconds of waiting for another run."""
     if not (claude_code_dir or claude_ai_file or text_files or memories_json or transcripts):
         raise InvalidInput("nothing to import: give --claude-code, --claude-ai, --text or --memories-json")
     if options.min_length < 1:
@@ -431,11 +433,14 @@ def run(db: Database, memories: MemoryService, options: ImportOptions, *, claude
     with db.connection() as lock_conn:
         with lock_conn.cursor() as cur:
             # poll rather than block inside libpq, so a hook's deadline (a Python signal) can interrupt the wait
+            deadline = None if lock_wait is None else time.monotonic() + lock_wait
             while True:
                 cur.execute("SELECT pg_try_advisory_lock(%s)", (IMPORT_LOCK,))
                 if cur.fetchone()[0]:
                     break
                 lock_conn.commit()
+                if deadline is not None and time.monotonic() > deadline:
+                    raise Conflict("another import is running; try again when it has finished")
                 time.sleep(0.2)
         lock_conn.commit()  # the lock belongs to the session; no transaction stays open meanwhile
         try:

@@ -1,25 +1,25 @@
 """One Starlette app on one port: /mcp (Streamable HTTP), /sse + /messages/ (legacy SSE), /health,
-/cache/invalidate, /api/preferences, behind the Host/Origin and token guard."""
+/cache/invalidate and the REST API under /api, behind the Host/Origin and token guard."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
-import anyio
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..context import resolve_project
-from ..errors import ClaudeMemoryError
-from ..preferences import preferences
 from ..runtime import Runtime
+from .endpoints import error
 from .mcp_tools import build_mcp
+from .rest import routes
 from .security import GuardMiddleware
+
+log = logging.getLogger(__name__)
 
 
 class _Dispatch:
@@ -38,10 +38,15 @@ class _Dispatch:
             await self.rest(scope, receive, send)
 
 
-def _health(rt: Runtime) -> dict[str, Any]:
-    with rt.db.cursor() as cur:
-        cur.execute("SELECT 1")
-    return {"status": "ok", "model": "ready" if rt.embedder.ready else "loading"}
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: f"no route {request.url.path}", 405: f"{request.method} is not allowed here"}
+    return error(exc.status_code, messages.get(exc.status_code, str(exc.detail)), dict(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": "internal error (see the server log)"}, status_code=500)
 
 
 def build_app(rt: Runtime) -> ASGIApp:
@@ -50,40 +55,12 @@ def build_app(rt: Runtime) -> ASGIApp:
     http_app = mcp.http_app(path="/mcp", transport="http")
     sse_app = mcp.http_app(path="/sse", transport="sse")
 
-    async def health(request: Request) -> JSONResponse:
-        try:
-            body = await anyio.to_thread.run_sync(_health, rt)
-        except Exception as exc:  # any database failure means degraded, never a 500
-            return JSONResponse({"status": "degraded", "database": "unreachable", "error": str(exc)[:200]},
-                                status_code=503)
-        return JSONResponse(body)
-
-    async def invalidate(request: Request) -> JSONResponse:
-        size = len(rt.cache)
-        rt.cache.clear()
-        return JSONResponse({"status": "ok", "cleared": size})
-
-    async def api_preferences(request: Request) -> JSONResponse:
-        project = request.query_params.get("project") or None
-        if project is not None and len(project) > 500:
-            return JSONResponse({"error": "project is too long"}, status_code=400)
-        try:
-            body = await anyio.to_thread.run_sync(
-                lambda: preferences(rt.memories, resolve_project(rt.memories, project)))
-        except ClaudeMemoryError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse(body)
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with http_app.router.lifespan_context(http_app), sse_app.router.lifespan_context(sse_app):
             yield
 
-    rest = Starlette(
-        routes=[Route("/health", health, methods=["GET"]),
-                Route("/cache/invalidate", invalidate, methods=["POST"]),
-                Route("/api/preferences", api_preferences, methods=["GET"])],
-        lifespan=lifespan,
-    )
+    rest = Starlette(routes=routes(rt), lifespan=lifespan,
+                     exception_handlers={HTTPException: _http_error, Exception: _unexpected})
     extra = frozenset({rt.settings.host.lower()}) - {"0.0.0.0", "::", ""}
     return GuardMiddleware(_Dispatch(rest, http_app, sse_app), rt.settings.api_token, extra)

@@ -13,6 +13,7 @@ from fastmcp.exceptions import ToolError
 from ..context import recent_context as _recent_context
 from ..context import startup_context as _startup_context
 from ..errors import ClaudeMemoryError
+from ..export import export_text
 from ..runtime import Runtime
 
 TOOL_NAMES = (
@@ -153,13 +154,13 @@ def build_mcp(rt: Runtime) -> FastMCP:
     @_json
     def get_stats() -> Any:
         """Counts by project and source, deleted count, and imported/distilled/capped/pending sessions."""
-        return mem.stats()
+        return rt.overview.stats()
 
     @mcp.tool
     @_json
     def export_memories(project: str | None = None, tag: str | None = None, since: str | None = None,
                         before: str | None = None, output_format: str = "json") -> Any:
         """Export memories as JSON (re-importable with `claude-memory import --memories-json`) or markdown."""
-        return mem.export(project, tag, since, before, output_format)
+        return export_text(mem, project, tag, since, before, output_format)
 
     return mcp
