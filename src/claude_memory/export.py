@@ -16,14 +16,15 @@ KEEP = ("id", "content", "tags", "source", "project", "session_id", "created_at"
 PAGE = 500
 
 
-def _rows(memories: MemoryService, flt: q.Filters) -> Iterator[dict[str, Any]]:
+def _pages(memories: MemoryService, flt: q.Filters) -> Iterator[list[dict[str, Any]]]:
+    """Pages of PAGE rows, oldest first, each read in its own short transaction."""
     after = None
     while True:
         with memories.db.cursor() as cur:
             page = q.page_after(cur, flt, after, PAGE)
-        for row, key in page:
-            after = key
-            yield row
+        if page:
+            after = page[-1][1]
+            yield [row for row, _ in page]
         if len(page) < PAGE:
             return
 
@@ -46,20 +47,23 @@ def export_chunks(memories: MemoryService, project: Any = None, tag: Any = None,
 def _json(memories: MemoryService, flt: q.Filters) -> Iterator[str]:
     yield '{\n "format": "claude-memory-export",\n "version": 1,\n "memories": ['
     n = 0
-    for row in _rows(memories, flt):
-        item = json.dumps({k: row[k] for k in KEEP}, ensure_ascii=False)
-        yield ("\n  " if n == 0 else ",\n  ") + item
-        n += 1
+    for page in _pages(memories, flt):
+        items = [json.dumps({k: row[k] for k in KEEP}, ensure_ascii=False) for row in page]
+        yield ("\n  " if n == 0 else ",\n  ") + ",\n  ".join(items)
+        n += len(items)
     yield f'\n ],\n "count": {n}\n}}\n'
 
 
 def _markdown(memories: MemoryService, flt: q.Filters, total: int) -> Iterator[str]:
     yield f"# claude-memory export ({total} memories)\n\n"
-    for r in _rows(memories, flt):
-        meta = ", ".join(x for x in (r["project"] and f"project {r['project']}",
-                                     r["source"] and f"source {r['source']}",
-                                     r["tags"] and "tags " + " ".join(r["tags"])) if x)
-        yield "\n".join([f"## {r['id']} — {r['created_at']}", f"_{meta}_" if meta else "", "", r["content"], "", ""])
+    for page in _pages(memories, flt):
+        out = []
+        for r in page:
+            meta = ", ".join(x for x in (r["project"] and f"project {r['project']}",
+                                         r["source"] and f"source {r['source']}",
+                                         r["tags"] and "tags " + " ".join(r["tags"])) if x)
+            out += [f"## {r['id']} — {r['created_at']}", f"_{meta}_" if meta else "", "", r["content"], "", ""]
+        yield "\n".join(out)
 
 
 def export_text(memories: MemoryService, project: Any = None, tag: Any = None, since: Any = None,
