@@ -370,3 +370,9 @@ def test_no_cors_headers_and_the_allow_header_on_405(api):
     assert not any(h.lower().startswith("access-control-") for h in r.headers)
     r = api.client.get("/api/stats", headers={"Origin": "http://127.0.0.1:3333"})
     assert r.status_code == 200 and not any(h.lower().startswith("access-control-") for h in r.headers)
+
+
+def test_the_ui_types_are_generated_from_the_current_document():
+    """ui/openapi.json (from which ui/src/api/schema.d.ts is generated) is the server's document today."""
+    committed = json.loads((ROOT / "ui" / "openapi.json").read_text())
+    assert committed == json.loads(json.dumps(rest.document())), "run scripts/ui-check and commit the result"

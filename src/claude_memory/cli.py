@@ -54,6 +54,15 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _openapi(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from .web.rest import document
+
+    print(json.dumps(document(), indent=1, sort_keys=True))
+    return 0
+
+
 def _reembed(args: argparse.Namespace, settings: Settings) -> int:
     from .reembed import reembed
     from .runtime import build
@@ -226,6 +235,7 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_mcp)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=_migrate)
     sub.add_parser("reembed", help="re-embed every memory with EMBEDDING_MODEL").set_defaults(func=_reembed)
+    sub.add_parser("openapi", help="print the REST API's OpenAPI document").set_defaults(func=_openapi)
     i = sub.add_parser("import", help="import Claude Code sessions, claude.ai exports, notes or an export")
     i.add_argument("--claude-code", action="store_true", help="Claude Code transcripts (CLAUDE_PROJECTS_DIR)")
     i.add_argument("--projects-dir", type=Path, metavar="DIR", help="read transcripts from DIR instead")

@@ -231,11 +231,12 @@ class MemoryService:
         return {"id": mid, "purged": True}
 
     def bulk_delete(self, tag: Any = None, project: Any = None, source: Any = None,
-                    dry_run: bool = True) -> dict[str, Any]:
-        """Soft-delete every active memory matching the filters; previews unless dry_run is false."""
+                    dry_run: bool = True, everything: bool = False) -> dict[str, Any]:
+        """Soft-delete every active memory matching the filters (or all of them with `everything`);
+        previews unless dry_run is false."""
         flt = Filters(project=opt_text(project, "project"), tag=opt_text(tag, "tag"),
                       source=opt_text(source, "source"))
-        if flt.project is None and flt.tag is None and flt.source is None:
+        if flt.project is None and flt.tag is None and flt.source is None and not everything:
             raise InvalidInput("bulk_delete needs at least one of tag, project, source")
         with self.db.cursor() as cur:
             if dry_run:
@@ -247,6 +248,15 @@ class MemoryService:
         self.cache.clear()
         return {"dry_run": False, "deleted": count,
                 "message": f"{count} memories soft-deleted (restore_memory undoes each)"}
+
+    def purge_trash(self, confirm: Any) -> dict[str, Any]:
+        """Permanently delete every soft-deleted memory; `confirm` must be the word "purge"."""
+        if confirm != "purge":
+            raise InvalidInput('type the word "purge" to purge the trash')
+        with self.db.cursor() as cur:
+            count = q.purge_deleted(cur)
+        self.cache.clear()
+        return {"purged": count, "message": f"{count} deleted memories purged permanently"}
 
     # --- reads -----------------------------------------------------------------------------------
     def _id(self, value: Any) -> int:

@@ -298,6 +298,11 @@ def purge(cur: Any, memory_id: int) -> bool:
     return bool(cur.rowcount)
 
 
+def purge_deleted(cur: Any) -> int:
+    cur.execute("DELETE FROM memories WHERE deleted_at IS NOT NULL")
+    return int(cur.rowcount)
+
+
 def bulk_matches(cur: Any, flt: Filters, sample: int) -> tuple[int, list[dict[str, Any]]]:
     return list_page(cur, flt, sample, 0)
 

@@ -18,6 +18,7 @@ from .endpoints import error
 from .mcp_tools import build_mcp
 from .rest import routes
 from .security import GuardMiddleware
+from .ui import routes as ui_routes
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def build_app(rt: Runtime) -> ASGIApp:
         async with http_app.router.lifespan_context(http_app), sse_app.router.lifespan_context(sse_app):
             yield
 
-    rest = Starlette(routes=routes(rt), lifespan=lifespan,
+    rest = Starlette(routes=routes(rt) + ui_routes(), lifespan=lifespan,
                      exception_handlers={HTTPException: _http_error, Exception: _unexpected})
     extra = frozenset({rt.settings.host.lower()}) - {"0.0.0.0", "::", ""}
     return GuardMiddleware(_Dispatch(rest, http_app, sse_app), rt.settings.api_token, extra)

@@ -72,7 +72,10 @@ class Handlers:
 
     def bulk_delete(self, c: Call) -> Any:
         q = c.query
-        return self.mem.bulk_delete(q.tag, q.project, q.source, q.dry_run)
+        return self.mem.bulk_delete(q.tag, q.project, q.source, q.dry_run, everything=q.all)
+
+    def purge_trash(self, c: Call) -> Any:
+        return self.mem.purge_trash(c.body.confirm)
 
     def create_memory(self, c: Call) -> Any:
         b = c.body
@@ -204,6 +207,8 @@ def endpoints(h: Handlers) -> list[Endpoint]:
           s.RestoreResult, path_model=mid),
         E("POST", "/api/memories/{id}/purge", h.purge_memory, "Permanently delete a soft-deleted memory",
           "memories", s.PurgeResult, path_model=mid, errors=(409,)),
+        E("POST", "/api/trash/purge", h.purge_trash, "Permanently delete every soft-deleted memory", "memories",
+          s.TrashPurged, body=s.PurgeTrash),
         E("GET", "/api/memories/{id}/related", h.related_memories, "Nearest memories to its stored vector",
           "memories", s.Related, path_model=mid, query=s.RelatedQuery),
         E("POST", "/api/recall", h.recall, "Semantic search above a similarity threshold", "search",
@@ -234,15 +239,24 @@ def endpoints(h: Handlers) -> list[Endpoint]:
     ]
 
 
-def routes(rt: Runtime) -> list[Route]:
-    """Starlette routes for every endpoint, including the OpenAPI document generated from them."""
-    doc: dict[str, Any] = {}
-
+def _table(h: Handlers, doc: dict[str, Any]) -> list[Endpoint]:
     def openapi_document(c: Call) -> Any:
         return doc
 
-    table = endpoints(Handlers(rt)) + [
-        Endpoint("GET", "/api/openapi.json", openapi_document, "This OpenAPI 3.1 document", "server",
-                 s.OpenAPIDocument)]
+    return endpoints(h) + [Endpoint("GET", "/api/openapi.json", openapi_document, "This OpenAPI 3.1 document",
+                                    "server", s.OpenAPIDocument)]
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document, built without a runtime (`claude-memory openapi`, the UI's generated types)."""
+    doc: dict[str, Any] = {}
+    doc.update(openapi(_table(Handlers.__new__(Handlers), doc)))
+    return doc
+
+
+def routes(rt: Runtime) -> list[Route]:
+    """Starlette routes for every endpoint, including the OpenAPI document generated from them."""
+    doc: dict[str, Any] = {}
+    table = _table(Handlers(rt), doc)
     doc.update(openapi(table))
     return starlette_routes(table)

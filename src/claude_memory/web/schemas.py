@@ -57,6 +57,7 @@ class BulkDeleteQuery(Request):
     tag: str | None = Field(default=None, max_length=MAX_TAG_CHARS)
     source: str | None = Name
     dry_run: bool = Field(True, description="preview only unless dry_run=false")
+    all: bool = Field(False, description="every active memory (the UI's wipe); needs no other filter")
 
 
 class RelatedQuery(Request):
@@ -135,6 +136,15 @@ class Search(Request):
     project: str | None = Name
     since: str | None = When
     before: str | None = When
+
+
+class PurgeTrash(Request):
+    confirm: Literal["purge"] = Field(description='the word "purge", typed by the user')
+
+
+class TrashPurged(BaseModel):
+    purged: int
+    message: str
 
 
 class ExportedMemory(BaseModel):

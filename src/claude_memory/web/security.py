@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
-OPEN_PATHS = ("/health",)
+OPEN_PATHS = ("/health", "/", "/ui")  # the UI's static shell holds no data; the API behind it needs the token
 
 
 def _hostname(value: str) -> str:
@@ -52,7 +52,7 @@ class GuardMiddleware:
             await _deny(send, 403, "forbidden: Origin is not local")
             return
         path = scope.get("path", "")
-        if self.token and path not in OPEN_PATHS and not path.startswith("/ui"):
+        if self.token and path not in OPEN_PATHS and not path.startswith("/ui/"):
             auth = headers.get("authorization", "")
             scheme, _, given = auth.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
