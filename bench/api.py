@@ -3,8 +3,9 @@
     python bench/api.py --size 100000 --out FILE
 
 A fresh embedded database holds `size` memories (the realistic corpus of bench/corpus.py with real model
-vectors, cached in .bench-cache/), spread over two years, in 12 projects and in sessions of ~50 memories
-(with their imported_sessions rows). A live `claude-memory serve` (search cache off) is then timed over
+vectors, cached in .bench-cache/), spread over two years, in 12 projects, each memory in a session named by
+its position in the corpus (memory i in session i // 50 of its project: 23,695 sessions at 100k, each with
+its imported_sessions row). A live `claude-memory serve` (search cache off) is then timed over
 HTTP: p50 / p95 of each endpoint, and the server's resident memory while it streams the whole export.
 """
 
@@ -73,7 +74,12 @@ def load(rt: Any, n: int) -> None:
         cur.execute("SET maintenance_work_mem = '1GB'")
         cur.execute("SET max_parallel_maintenance_workers = 2")
         cur.execute("CREATE INDEX memories_embedding_hnsw ON memories USING hnsw (embedding vector_cosine_ops)")
-        cur.execute("ANALYZE")
+    with rt.db.connection() as conn:  # a settled store: autovacuum has set the visibility map
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("VACUUM ANALYZE memories")
+            cur.execute("VACUUM ANALYZE imported_sessions")
+        conn.autocommit = False
     print(f"  loaded {n} memories in {len(sessions)} sessions, HNSW built in {time.time() - t0:.1f}s",
           flush=True)
 

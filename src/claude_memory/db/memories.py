@@ -273,13 +273,16 @@ def substring(cur: Any, pattern: str, flt: Filters, limit: int) -> list[tuple[in
 
 def list_page(cur: Any, flt: Filters, limit: int, offset: int, newest_first: bool = True
               ) -> tuple[int, list[dict[str, Any]]]:
+    """A page in time order with the total. The page's ids are found first (an index-only scan where the
+    filters allow it, so a deep OFFSET skips index entries, not rows), then only those rows are read."""
     where, params = flt.sql()
     cur.execute(f"SELECT count(*) FROM memories m WHERE {where}", params)
     total = cur.fetchone()[0]
     order = "DESC" if newest_first else "ASC"
     cur.execute(
-        f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY m.created_at {order}, m.id {order}"
-        f" LIMIT %s OFFSET %s",
+        f"SELECT {COLUMNS} FROM memories m JOIN (SELECT m.id FROM memories m WHERE {where}"
+        f" ORDER BY m.created_at {order}, m.id {order} LIMIT %s OFFSET %s) page ON page.id = m.id"
+        f" ORDER BY m.created_at {order}, m.id {order}",
         [*params, limit, offset],
     )
     return total, [row_to_dict(r) for r in cur.fetchall()]

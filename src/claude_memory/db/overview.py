@@ -9,24 +9,27 @@ from .memories import ACTIVE, Filters
 
 
 def stats(cur: Any, min_messages: int = 1) -> dict[str, Any]:
+    """Counts by state, project and kind of source (`claude-code/1a2b3c4d` counts as `claude-code`), each
+    read from an index (no scan of the wide rows)."""
     cur.execute(
-        f"SELECT count(*) FILTER (WHERE {ACTIVE}), count(*) FILTER (WHERE m.deleted_at IS NOT NULL),"
-        " count(*) FILTER (WHERE m.superseded_by IS NOT NULL AND m.deleted_at IS NULL), count(*)"
-        " FROM memories m"
-    )
-    active, deleted, superseded, total = cur.fetchone()
-    cur.execute(
-        f"SELECT coalesce(m.project, ''), coalesce(m.source, ''), count(*) FROM memories m WHERE {ACTIVE}"
-        " GROUP BY 1, 2"
+        f"SELECT coalesce(m.project, ''), split_part(coalesce(m.source, ''), '/', 1), count(*) FROM memories m"
+        f" WHERE {ACTIVE} GROUP BY 1, 2"
     )
     by_project: dict[str, int] = {}
     by_source: dict[str, int] = {}
+    active = 0
     for project, source, n in cur.fetchall():
         by_project[project] = by_project.get(project, 0) + int(n)
         by_source[source] = by_source.get(source, 0) + int(n)
+        active += int(n)
+    cur.execute("SELECT count(*) FROM memories WHERE deleted_at IS NOT NULL")
+    deleted = int(cur.fetchone()[0])
+    cur.execute("SELECT count(*) FROM memories WHERE superseded_by IS NOT NULL AND deleted_at IS NULL")
+    superseded = int(cur.fetchone()[0])
     return {
-        "total_memories": int(active), "deleted": int(deleted), "superseded": int(superseded),
-        "all_rows": int(total), "by_project": dict(sorted(by_project.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "total_memories": active, "deleted": deleted, "superseded": superseded,
+        "all_rows": active + deleted + superseded,
+        "by_project": dict(sorted(by_project.items(), key=lambda kv: (-kv[1], kv[0]))),
         "by_source": dict(sorted(by_source.items(), key=lambda kv: (-kv[1], kv[0]))),
         "sessions": session_states(cur, min_messages),
     }
@@ -64,19 +67,22 @@ def projects(cur: Any) -> list[dict[str, Any]]:
     """Every project known from memories, imported sessions or the projects table, with its counts."""
     cur.execute(
         f"""
-        WITH mem AS (
-            SELECT m.project AS name, count(*) FILTER (WHERE {ACTIVE}) AS active,
-                   count(*) FILTER (WHERE m.deleted_at IS NOT NULL) AS deleted,
-                   max(m.created_at) FILTER (WHERE {ACTIVE}) AS last_memory
-            FROM memories m WHERE m.project IS NOT NULL GROUP BY m.project),
+        WITH act AS (
+            SELECT m.project AS name, count(*) AS active, max(m.created_at) AS last_memory
+            FROM memories m WHERE {ACTIVE} AND m.project IS NOT NULL GROUP BY m.project),
+        del AS (
+            SELECT project AS name, count(*) AS deleted FROM memories
+            WHERE deleted_at IS NOT NULL AND project IS NOT NULL GROUP BY project),
         ses AS (
             SELECT project AS name, count(*) AS sessions, max(last_message_at) AS last_session
             FROM imported_sessions WHERE project IS NOT NULL GROUP BY project),
-        names AS (SELECT name FROM mem UNION SELECT name FROM ses UNION SELECT name FROM projects)
-        SELECT n.name, p.path, coalesce(mem.active, 0), coalesce(mem.deleted, 0), coalesce(ses.sessions, 0),
-               greatest(mem.last_memory, ses.last_session)
-        FROM names n LEFT JOIN mem USING (name) LEFT JOIN ses USING (name) LEFT JOIN projects p USING (name)
-        ORDER BY coalesce(mem.active, 0) DESC, n.name
+        names AS (SELECT name FROM act UNION SELECT name FROM del UNION SELECT name FROM ses
+                  UNION SELECT name FROM projects)
+        SELECT n.name, p.path, coalesce(act.active, 0), coalesce(del.deleted, 0), coalesce(ses.sessions, 0),
+               greatest(act.last_memory, ses.last_session)
+        FROM names n LEFT JOIN act USING (name) LEFT JOIN del USING (name) LEFT JOIN ses USING (name)
+        LEFT JOIN projects p USING (name)
+        ORDER BY coalesce(act.active, 0) DESC, n.name
         """
     )
     return [{"name": r[0], "path": r[1], "memories": int(r[2]), "deleted": int(r[3]), "sessions": int(r[4]),
@@ -85,10 +91,10 @@ def projects(cur: Any) -> list[dict[str, Any]]:
 
 def unassigned(cur: Any) -> tuple[int, int]:
     """(active, deleted) memories without a project."""
-    cur.execute(f"SELECT count(*) FILTER (WHERE {ACTIVE}), count(*) FILTER (WHERE m.deleted_at IS NOT NULL)"
-                " FROM memories m WHERE m.project IS NULL")
-    a, d = cur.fetchone()
-    return int(a), int(d)
+    cur.execute(f"SELECT count(*) FROM memories m WHERE {ACTIVE} AND m.project IS NULL")
+    a = cur.fetchone()[0]
+    cur.execute("SELECT count(*) FROM memories WHERE deleted_at IS NOT NULL AND project IS NULL")
+    return int(a), int(cur.fetchone()[0])
 
 
 def time_range(cur: Any, flt: Filters) -> tuple[datetime | None, datetime | None]:
@@ -105,8 +111,8 @@ def timeline(cur: Any, flt: Filters, start: datetime, end: datetime, buckets: in
     where, params = flt.sql()
     cur.execute(
         f"""
-        SELECT m.project, least(width_bucket(extract(epoch FROM m.created_at), extract(epoch FROM %s::timestamptz),
-                                             extract(epoch FROM %s::timestamptz), %s), %s) - 1 AS b, count(*)
+        SELECT m.project, least(width_bucket(date_part('epoch', m.created_at), date_part('epoch', %s::timestamptz),
+                                             date_part('epoch', %s::timestamptz), %s), %s) - 1 AS b, count(*)
         FROM memories m WHERE {where} AND m.created_at >= %s AND m.created_at <= %s
         GROUP BY 1, 2
         """,

@@ -324,7 +324,7 @@ class Stats(BaseModel):
     all_rows: int
     projects: int
     by_project: dict[str, int]
-    by_source: dict[str, int]
+    by_source: dict[str, int] = Field(description="by kind of source: claude-code/1a2b3c4d counts as claude-code")
     sessions: SessionCounts
     storage: Storage
 

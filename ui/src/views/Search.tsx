@@ -64,7 +64,7 @@ export function Search() {
       <h1 id="search-title">Search</h1>
       <form className="search-form" role="search" onSubmit={(e) => e.preventDefault()}>
         <label className="grow">
-          Query <kbd>/</kbd>
+          Query (/ or Ctrl-K)
           <input ref={box} type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="What did we decide about…" name="q" />
         </label>
         <label>
