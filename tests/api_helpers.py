@@ -58,7 +58,9 @@ def sql(dsn: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
     try:
         with conn.cursor() as cur:
             cur.execute(query, params or None)
-            return cur.fetchall() if cur.description else []
+            rows = cur.fetchall() if cur.description else []
+        conn.commit()
+        return rows
     finally:
         conn.close()
 

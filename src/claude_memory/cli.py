@@ -54,6 +54,44 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _store_dsn(settings: Settings) -> str:
+    from .db.pool import resolve_dsn
+
+    return resolve_dsn(settings.database_url, settings.data_dir)
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from .backup import backup, counts
+
+    dsn = _store_dsn(settings)
+    folder = args.dir or settings.data_dir / "backups"
+    path = backup(dsn, folder, args.keep or settings.backup_keep)
+    c = counts(dsn)
+    print(f"backed up {c['memories']} memories, {c['messages']} archived messages, {c['sessions']} sessions"
+          f" to {path} ({path.stat().st_size} bytes)")
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from .backup import restore
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("claude-memory: restore replaces the current store; pass --yes to confirm", file=sys.stderr)
+            return 2
+        answer = input(f"Replace the current store with {args.file}? The current one is kept under a new name."
+                       " Type yes: ")
+        if answer.strip().lower() != "yes":
+            print("nothing restored")
+            return 1
+    result = restore(_store_dsn(settings), args.file)
+    r = result["restored"]
+    print(f"restored {r['memories']} memories ({r['active']} active), {r['messages']} archived messages,"
+          f" {r['sessions']} sessions from {args.file}")
+    print(f"the replaced database is kept as {result['previous_database']} (drop it when you no longer need it)")
+    return 0
+
+
 def _openapi(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -224,7 +262,10 @@ def _hooks_install(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="claude-memory", description="Persistent local memory for Claude Code")
+    p.add_argument("--version", action="version", version=f"claude-memory {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the server: /mcp, /sse, /health on one port")
     s.add_argument("--host", help="bind address (default MEMORY_HOST, 127.0.0.1)")
@@ -236,6 +277,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=_migrate)
     sub.add_parser("reembed", help="re-embed every memory with EMBEDDING_MODEL").set_defaults(func=_reembed)
     sub.add_parser("openapi", help="print the REST API's OpenAPI document").set_defaults(func=_openapi)
+    bk = sub.add_parser("backup", help="pg_dump the store into backups/ under the data directory")
+    bk.add_argument("--dir", type=Path, help="folder for the dump (default MEMORY_DATA_DIR/backups)")
+    bk.add_argument("--keep", type=int, help="dumps to keep (default BACKUP_KEEP, 14)")
+    bk.set_defaults(func=_backup)
+    rs = sub.add_parser("restore", help="restore a dump made by `backup` (into a new database, then swapped in)")
+    rs.add_argument("file", type=Path, help="a .pgdump file")
+    rs.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rs.set_defaults(func=_restore)
     i = sub.add_parser("import", help="import Claude Code sessions, claude.ai exports, notes or an export")
     i.add_argument("--claude-code", action="store_true", help="Claude Code transcripts (CLAUDE_PROJECTS_DIR)")
     i.add_argument("--projects-dir", type=Path, metavar="DIR", help="read transcripts from DIR instead")

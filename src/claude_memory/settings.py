@@ -70,6 +70,7 @@ class Settings:
     claude_config_dir: Path
     startup_context_bytes: int
     torch_threads: int
+    backup_keep: int = 14
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,4 +107,5 @@ class Settings:
             claude_config_dir=Path(env.get("CLAUDE_CONFIG_DIR") or "~/.claude").expanduser(),
             startup_context_bytes=_int(env, "STARTUP_CONTEXT_BYTES", 2048, 256, 1_000_000),
             torch_threads=_int(env, "TORCH_THREADS", min(os.cpu_count() or 1, 4), 1, 256),
+            backup_keep=_int(env, "BACKUP_KEEP", 14, 1, 10_000),
         )

@@ -10,7 +10,8 @@ from typing import Any
 from ..errors import DimensionMismatch
 from .pool import Database
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+# In a checkout this is a symlink to the top-level migrations/ folder (the one source); a wheel holds a copy.
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _LOCK_KEY = 727_372_001  # advisory lock shared by every process that migrates
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 

@@ -1161,7 +1161,10 @@ export interface components {
             by_project: {
                 [key: string]: number;
             };
-            /** By Source */
+            /**
+             * By Source
+             * @description by kind of source: claude-code/1a2b3c4d counts as claude-code
+             */
             by_source: {
                 [key: string]: number;
             };
