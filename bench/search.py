@@ -85,6 +85,13 @@ def db_figures(rt: Any, qtexts: list[str], qvecs: Any, text_queries: int) -> dic
             exact = {r[0] for r in cur.fetchall()}
         recalls.append(len(exact & set(approx)) / len(exact))
     out = {"recall_at_10": round(statistics.mean(recalls), 4)}
+    same = []
+    for text in qtexts[:text_queries]:  # the postings' BM25 against the tsvector computation it replaced
+        with rt.db.cursor() as cur:
+            fast = [i for i, _ in q.bm25_postings(cur, text, flt, 10)]
+            exact = [i for i, _ in q.bm25_exact(cur, text, flt, 10)]
+        same.append(fast == exact)
+    out["keyword_top10_same_as_exact"] = round(sum(same) / len(same), 4)
     for tool, xs in timings.items():
         out[f"{tool}_db_p50_ms"], out[f"{tool}_db_p95_ms"] = pct(xs, 50), pct(xs, 95)
     return out

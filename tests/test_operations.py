@@ -3,6 +3,7 @@ quickstart.sh in a fresh copy of the repository, and the static checks of the sh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import plistlib
@@ -274,7 +275,11 @@ def test_a_wheel_installed_elsewhere_serves_from_an_empty_data_directory(tmp_pat
 
 # --- quickstart.sh ---------------------------------------------------------------------------------------
 def _fresh_copy(dest: Path) -> Path:
-    """The repository's tracked files as they are in the working tree, with the already built .venv."""
+    """The repository's tracked files as they are in the working tree, with the already built .venv (whose
+    install stamp must match, so the copy's scripts/install never re-installs the shared venv from the copy)."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    if not (ROOT / ".venv" / f".installed-{digest}").exists():
+        pytest.fail("the .venv is not installed for this pyproject.toml: run scripts/install first")
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
     for name in filter(None, files):
         src, dst = ROOT / name.decode(), dest / name.decode()

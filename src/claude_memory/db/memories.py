@@ -234,8 +234,52 @@ def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int) -> list[tup
 
 def bm25(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
          ) -> list[tuple[int, float]]:
-    """(id, Okapi BM25 score) over PostgreSQL's english lexemes. Every document holding a query term is
-    a candidate, so document frequencies come from the candidates themselves."""
+    """(id, Okapi BM25 score) over PostgreSQL's english lexemes, idf and average length over the filtered
+    memories. Filters the postings table carries (project, dates) read only postings (`bm25_postings`);
+    others (tag, source) score the matching memories' tsvectors (`bm25_exact`). Both give the same scores."""
+    if flt.status == "active" and flt.tag is None and flt.source is None and flt.session_id is None:
+        return bm25_postings(cur, query, flt, limit, k1, b)
+    return bm25_exact(cur, query, flt, limit, k1, b)
+
+
+def bm25_postings(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
+                  ) -> list[tuple[int, float]]:
+    """BM25 from `memory_terms` (index-only reads of the query's lexemes) and maintained corpus counters."""
+    if flt.since is None and flt.before is None:
+        cur.execute("SELECT coalesce(sum(docs), 0), coalesce(sum(total_len), 0) FROM memory_counts"
+                    " WHERE %(p)s::text IS NULL OR project = coalesce(%(p)s, '')", {"p": flt.project})
+    else:
+        where, params = Filters(project=flt.project, since=flt.since, before=flt.before).sql()
+        cur.execute(f"SELECT count(*), coalesce(sum(m.doc_len), 0) FROM memories m WHERE {where}", params)
+    n, total = cur.fetchone()
+    if not n:
+        return []
+    cur.execute(
+        """
+        WITH q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS lexeme),
+        p AS MATERIALIZED (
+            SELECT t.memory_id, t.lexeme, t.tf, t.doc_len FROM q JOIN memory_terms t ON t.lexeme = q.lexeme
+            WHERE t.active AND (%(p)s::text IS NULL OR t.project = %(p)s)
+              AND (%(since)s::timestamptz IS NULL OR t.created_at >= %(since)s)
+              AND (%(before)s::timestamptz IS NULL OR t.created_at < %(before)s)),
+        df AS (SELECT lexeme, count(*) AS df FROM p GROUP BY lexeme),
+        stats AS (SELECT %(n)s::bigint AS n, greatest(%(total)s::numeric / %(n)s::bigint, 1) AS avgdl)
+        SELECT p.memory_id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
+                               * p.tf * (%(k1)s + 1) / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.doc_len / stats.avgdl)))
+                            AS score
+        FROM p JOIN df USING (lexeme) CROSS JOIN stats
+        GROUP BY p.memory_id ORDER BY score DESC, p.memory_id LIMIT %(lim)s
+        """,
+        {"q": query, "p": flt.project, "since": flt.since, "before": flt.before, "n": int(n), "total": int(total),
+         "k1": k1, "b": b, "lim": limit},
+    )
+    return [(r[0], float(r[1])) for r in cur.fetchall()]
+
+
+def bm25_exact(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
+               ) -> list[tuple[int, float]]:
+    """BM25 over the tsvectors of every filtered memory holding a query term; document frequencies come from
+    those candidates, corpus statistics from a scan of the filtered memories."""
     where, params = flt.sql()
     cur.execute(
         f"""

@@ -1,0 +1,91 @@
+"""Keyword search from the postings table gives exactly the BM25 of the tsvector computation, and the
+postings and counters follow every write: insert, content change, delete, restore, supersede, project, purge."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from claude_memory.db import memories as q
+from claude_memory.db.memories import Filters, NewMemory
+from claude_memory.memory import content_hash
+from corpus import memories, queries
+
+
+def _load(rt, n: int) -> list[int]:
+    rng = np.random.default_rng(1)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = []
+    for i, (project, text) in enumerate(memories(n, seed=11)):
+        vec = rng.standard_normal(rt.embedder.dimension).astype(np.float32)
+        rows.append(NewMemory(text, content_hash(text), vec / np.linalg.norm(vec), [], ["bench"], "bench",
+                              project if i % 7 else None, None, start + timedelta(hours=i)))
+    with rt.db.cursor() as cur:
+        return [i for i in q.insert_many(cur, rows) if i is not None]
+
+
+def _same(rt, text: str, flt: Filters, limit: int = 10) -> None:
+    with rt.db.cursor() as cur:
+        fast = q.bm25_postings(cur, text, flt, limit)
+        exact = q.bm25_exact(cur, text, flt, limit)
+    assert [i for i, _ in fast] == [i for i, _ in exact], (text, flt)
+    for (_, a), (_, b) in zip(fast, exact, strict=True):
+        assert abs(a - b) < 1e-9 * max(1.0, abs(b))
+
+
+def _counters_match(rt) -> None:
+    with rt.db.cursor() as cur:
+        cur.execute("SELECT project, docs, total_len FROM memory_counts WHERE docs > 0 ORDER BY 1")
+        counters = cur.fetchall()
+        cur.execute("SELECT coalesce(project, ''), count(*), sum(doc_len) FROM memories WHERE deleted_at IS NULL"
+                    " AND superseded_by IS NULL GROUP BY 1 ORDER BY 1")
+        assert counters == cur.fetchall()
+        cur.execute("SELECT count(*) FROM memory_terms t JOIN memories m ON m.id = t.memory_id WHERE t.active <>"
+                    " (m.deleted_at IS NULL AND m.superseded_by IS NULL) OR t.project IS DISTINCT FROM m.project")
+        assert cur.fetchone()[0] == 0
+
+
+def test_postings_bm25_equals_the_exact_computation_through_every_kind_of_write(runtime):
+    ids = _load(runtime, 3000)
+    texts = queries(16, seed=3) + ["PostgreSQL", "a race condition", "the the the", "pnpm Vitest"]
+    windows = [Filters(), Filters(project="payments"), Filters(project="infra"),
+               Filters(since=datetime(2025, 2, 1, tzinfo=UTC)),
+               Filters(project="ml-pipeline", since=datetime(2025, 1, 20, tzinfo=UTC),
+                       before=datetime(2025, 3, 1, tzinfo=UTC))]
+    for text in texts:
+        for flt in windows:
+            _same(runtime, text, flt)
+    _counters_match(runtime)
+    rng = random.Random(5)
+    picked = rng.sample(ids, 400)
+    with runtime.db.cursor() as cur:
+        for mid in picked[:100]:
+            q.set_deleted(cur, mid, True)
+        for mid in picked[:30]:
+            q.set_deleted(cur, mid, False)
+        cur.execute("UPDATE memories SET superseded_by = %s WHERE id = ANY(%s)", (ids[0], picked[100:160]))
+        cur.execute("UPDATE memories SET project = 'moved' WHERE id = ANY(%s)", (picked[160:220],))
+        for mid in picked[220:260]:
+            text = f"Rewritten note {mid}: the PostgreSQL race condition was fixed with advisory locks."
+            q.replace_content(cur, mid, text, content_hash(text), np.ones(runtime.embedder.dimension) / 20, [])
+        cur.execute("DELETE FROM memories WHERE id = ANY(%s) AND deleted_at IS NOT NULL", (picked[30:60],))
+    for text in texts:
+        for flt in windows + [Filters(project="moved")]:
+            _same(runtime, text, flt)
+    _counters_match(runtime)
+
+
+def test_keyword_search_uses_the_postings_and_sees_a_new_memory_at_once(runtime):
+    _load(runtime, 200)
+    mem = runtime.memories
+    saved = mem.save("Zebra-stripe rendering of the invoice table uses CSS grid.", project="payments")
+    hits = runtime.searcher.keyword("zebra stripe invoice", project="payments")["results"]
+    assert hits[0]["id"] == saved["id"]
+    mem.delete(saved["id"])
+    assert all(h["id"] != saved["id"] for h in runtime.searcher.keyword("zebra stripe invoice")["results"])
+    with runtime.db.cursor() as cur:
+        cur.execute("EXPLAIN SELECT t.memory_id FROM memory_terms t WHERE t.active AND t.lexeme = 'zebra'")
+        plan = " ".join(r[0] for r in cur.fetchall())
+    assert "memory_terms_search" in plan
