@@ -15,15 +15,34 @@ from .settings import Settings
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import socket
+
     import uvicorn
 
     from .runtime import build
     from .web.app import build_app
 
-    rt = build(settings, background_model=True, listen=True)
     host = args.host or settings.host
     port = args.port or settings.port
-    logging.getLogger(__name__).info("claude-memory listening on http://%s:%s (/mcp, /sse, /health)", host, port)
+    try:  # refuse a taken port before starting anything, with the reason
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as exc:
+        raise ClaudeMemoryError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+                                + (" (the port is taken; claude-memory may already be running)"
+                                   if exc.errno in (48, 98) else "")) from None
+
+    def stop(signum: int, frame: object) -> None:
+        # uvicorn re-raises the signal it caught after its graceful shutdown; raising here instead lets the
+        # finally blocks and atexit hooks run, so the embedded PostgreSQL stops as it does on Ctrl-C
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    rt = build(settings, background_model=True, listen=True)
+    logging.getLogger(__name__).info("claude-memory listening on http://%s:%s (/mcp, /sse, /api, /ui, /health)",
+                                     host, port)
     try:
         uvicorn.run(build_app(rt), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
     finally:
@@ -132,6 +151,9 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         rt.close()
     print(json.dumps(summary.as_dict()) if args.json else "\n".join(summary.lines()))
+    if summary.source_failures:
+        print("claude-memory: " + "; ".join(summary.source_failures), file=sys.stderr)
+        return 1
     return 0
 
 

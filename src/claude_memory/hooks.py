@@ -52,8 +52,13 @@ def install(settings_path: Path, command: str) -> list[str]:
     """Add SessionStart and SessionEnd hooks running `command hook …` to a Claude Code settings file,
     keeping every other setting and hook; returns the events added (empty when already installed)."""
     data: dict[str, Any] = {}
+    if settings_path.is_dir():
+        raise InvalidInput(f"{settings_path} is a directory; give the settings.json file")
     if settings_path.exists():
-        text = settings_path.read_text(encoding="utf-8")
+        try:
+            text = settings_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {settings_path}: {exc}") from exc
         if text.strip():
             try:
                 loaded = json.loads(text)
@@ -76,10 +81,13 @@ def install(settings_path: Path, command: str) -> list[str]:
         entries.append({"hooks": [{"type": "command", "command": f"{command} hook {sub}", "timeout": timeout}]})
         added.append(event)
     if added:
-        settings_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=settings_path.parent, prefix=".settings.", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, settings_path)
+        try:
+            settings_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=settings_path.parent, prefix=".settings.", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2)
+                fh.write("\n")
+            os.replace(tmp, settings_path)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {settings_path}: {exc.strerror or exc}") from exc
     return added

@@ -98,6 +98,11 @@ def upsert_session(cur: Any, *, session_id: str, project: str | None, cwd: str |
     return bool(cur.fetchone()[0])
 
 
+def known_sessions(cur: Any, session_ids: Sequence[str]) -> set[str]:
+    cur.execute("SELECT session_id FROM imported_sessions WHERE session_id = ANY(%s)", (list(session_ids),))
+    return {r[0] for r in cur.fetchall()}
+
+
 def refresh_session_reads(cur: Any, session_ids: Iterable[str]) -> None:
     """bytes/lines read for each session = the sum over the files attributed to it."""
     cur.execute(

@@ -69,6 +69,7 @@ class Importer:
         self.progress_stream = progress_stream
         self._pending: list[_Unit] = []
         self._pending_texts = 0
+        self._dry_seen: set[str] = set()  # sessions a dry run already counted as new
         self._started = time.monotonic()
 
     # --- sources ---------------------------------------------------------------------------------
@@ -121,13 +122,17 @@ class Importer:
     def claude_ai(self, path: Path) -> None:
         """A claude.ai conversations.json; one transaction per conversation."""
         st = self._stat(path)
-        if st is None or self._unchanged(path, st):
+        if st is None:
+            self.summary.source_failures.append(f"--claude-ai {path}: cannot be read")
+            return
+        if self._unchanged(path, st):
             return
         result = claude_ai.parse_export(path)
         self.summary.files += 1
         self.summary.skipped.update(result.skipped)
         if result.error:
             self._failed(path, result.error, counted=True)
+            self.summary.source_failures.append(f"--claude-ai {path}: {result.error}")
             return
         bar = Progress(len(result.sessions), "claude.ai", self.progress_stream)
         sessions = list(result.sessions.values())
@@ -149,12 +154,16 @@ class Importer:
         for path in paths:
             bar.advance(1, path.name)
             st = self._stat(path)
-            if st is None or self._unchanged(path, st):
+            if st is None:
+                self.summary.source_failures.append(f"--text {path}: cannot be read")
+                continue
+            if self._unchanged(path, st):
                 continue
             try:
                 body = path.read_bytes().decode("utf-8", errors="replace")
             except OSError as exc:
                 self._failed(path, f"unreadable: {exc.strerror or exc}")
+                self.summary.source_failures.append(f"--text {path}: unreadable ({exc.strerror or exc})")
                 continue
             self.summary.files += 1
             when = datetime.fromtimestamp(st.st_mtime, tz=UTC)
@@ -284,6 +293,11 @@ class Importer:
             return
         if self.options.dry_run:
             for u in units:
+                ids = [p.session.session_id for p in u.sessions if p.fresh]
+                with self.db.cursor() as cur:
+                    known = sq.known_sessions(cur, ids)
+                self.summary.new_sessions += len(set(ids) - known - self._dry_seen)
+                self._dry_seen.update(ids)
                 self._count(u, {m.uuid for p in u.sessions for m in p.fresh}, len(u.items))
             return
         texts = [it["content"] for u in units for it in u.items]

@@ -21,6 +21,7 @@ class Summary:
     skipped: Counter[str] = field(default_factory=Counter)
     redacted: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    source_failures: list[str] = field(default_factory=list)  # requested sources that could not be read at all
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -30,7 +31,8 @@ class Summary:
             "sessions": len(self.session_ids), "new_sessions": self.new_sessions, "messages": self.messages,
             "memories": self.memories, "embedded": self.embedded,
             "write_seconds": round(self.write_seconds, 3), "skipped": dict(self.skipped),
-            "redacted": dict(self.redacted), "errors": self.errors, "seconds": round(self.seconds, 2),
+            "redacted": dict(self.redacted), "errors": self.errors, "source_failures": self.source_failures,
+            "seconds": round(self.seconds, 2),
             "dry_run": self.dry_run,
         }
 
@@ -51,6 +53,7 @@ class Summary:
         if metadata:
             out.append("  metadata records (kept out of the archive): " + _counts(metadata))
         out.extend(f"  error: {e}" for e in self.errors[:20])
+        out.extend(f"  failed source: {e}" for e in self.source_failures)
         return out
 
 

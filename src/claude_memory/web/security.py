@@ -44,6 +44,11 @@ class GuardMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         host = headers.get("host", "")
+        if scope["type"] == "websocket":
+            # nothing here speaks websocket; close the handshake as the protocol expects (the server answers 403)
+            await receive()
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if not host or not is_local(host, self.extra_hosts):
             await _deny(send, 403, "forbidden: Host header is not local (DNS rebinding protection)")
             return

@@ -1,0 +1,160 @@
+"""Clear answers to bad input through the public surfaces (MCP client, HTTP, the CLI as a subprocess), and
+the server's process behaviour: a taken port, SIGTERM/SIGHUP, websocket requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+from fastmcp import Client
+from fastmcp.exceptions import ToolError
+
+from conftest import FIXTURES, ROOT, free_port, start_server, stop_server, wait_until
+
+
+@pytest.fixture
+def live(dsn, tmp_path):
+    server = start_server(dsn, tmp_path / "data")
+    yield server
+    stop_server(server)
+
+
+BAD_CALLS = [
+    ("save_memory", {"content": "a fine memory", "project": "a\x00b"}, "NUL"),
+    ("save_memory", {"content": "a fine memory", "source": "s\x00"}, "NUL"),
+    ("save_memory", {"content": "a fine memory", "project": "p" * 10_000}, "longer than 500"),
+    ("save_memory", {"content": "\x00\x00"}, "non-empty"),
+    ("semantic_search", {"query": "\x00"}, "non-empty"),
+    ("semantic_search", {"query": "x", "project": "a\x00b"}, "NUL"),
+    ("search_memories", {"query": "x", "project": "a\x00b"}, "NUL"),
+    ("hybrid_search", {"query": "x", "since": "9999-12-31T23:59:59-05:00"}, "outside the supported range"),
+    ("list_memories", {"before": "0001-01-01T00:00:00+05:00"}, "outside the supported range"),
+    ("list_memories", {"tag": "t\x00"}, "NUL"),
+    ("recent_context", {"project": "a\x00b"}, "NUL"),
+    ("bulk_delete", {"project": "a\x00b"}, "NUL"),
+    ("export_memories", {"project": "a\x00b"}, "NUL"),
+    ("startup_context", {"project": "a\x00b"}, "NUL"),
+    ("startup_context", {"project": "p" * 100_000}, "longer than 500"),
+    ("get_memory", {"memory_id": 2**70}, "positive integer"),
+]
+
+
+def test_every_bad_tool_parameter_is_a_clear_tool_error(live, tmp_path):
+    async def main() -> list[str]:
+        out = []
+        async with Client(live.url + "/mcp") as client:
+            saved = json.loads((await client.call_tool("save_memory", {"content": "Keep me intact."})).content[0].text)
+            for name, args, needle in BAD_CALLS:
+                with pytest.raises(ToolError) as info:
+                    await client.call_tool(name, args)
+                assert needle in str(info.value), (name, args, str(info.value))
+                out.append(str(info.value))
+            with pytest.raises(ToolError, match="non-empty"):
+                await client.call_tool("update_memory", {"memory_id": saved["id"], "content": "\x00"})
+            same = json.loads((await client.call_tool("update_memory", {"memory_id": saved["id"],
+                                                                         "content": "Keep me intact."})).content[0].text)
+            assert same["updated"] is False and same["status"] == "unchanged"
+            got = json.loads((await client.call_tool("get_memory", {"memory_id": saved["id"]})).content[0].text)
+            assert got["content"] == "Keep me intact."
+        return out
+
+    messages = asyncio.run(main())
+    assert all(not m.startswith("Error calling tool") for m in messages)
+    server_log = (tmp_path / f"server-{live.port}.log").read_text()
+    assert "Traceback" not in server_log
+
+
+def cli(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "claude_memory", *args], capture_output=True, text=True,
+                          env=env or dict(os.environ), timeout=300, **kw)
+
+
+def test_hooks_install_into_a_directory_is_one_line_exit_2(tmp_path):
+    out = cli("hooks", "install", "--settings", str(tmp_path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == f"claude-memory: {tmp_path} is a directory; give the settings.json file"
+
+
+def test_import_of_a_missing_or_broken_claude_ai_file_exits_non_zero_after_the_summary(dsn, tmp_path):
+    env = {**os.environ, "DATABASE_URL": dsn, "MEMORY_DATA_DIR": str(tmp_path / "d"), "TORCH_THREADS": "1"}
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ not json")
+    for path in (tmp_path / "missing.json", broken):
+        out = cli("import", "--claude-ai", str(path), env=env)
+        assert out.returncode == 1 and "files:" in out.stdout, out.stderr
+        assert "--claude-ai" in out.stderr and "Traceback" not in out.stderr
+    notes = tmp_path / "note.md"
+    notes.write_text("A note long enough to become a memory about the deploy checklist and its order.")
+    mixed = cli("import", "--text", str(notes), "--claude-ai", str(broken), env=env)
+    assert mixed.returncode == 1 and "memories: 1 new" in mixed.stdout  # the rest was imported
+
+
+def test_dry_run_counts_new_sessions_as_the_real_run_does(dsn, tmp_path):
+    env = {**os.environ, "DATABASE_URL": dsn, "MEMORY_DATA_DIR": str(tmp_path / "d"), "TORCH_THREADS": "1"}
+    tree = str(FIXTURES / "claude_code" / "projects" / "-home-marco-projects-spotter")
+    dry = cli("import", "--projects-dir", tree, "--dry-run", "--json", env=env)
+    real = cli("import", "--projects-dir", tree, "--json", env=env)
+    d, r = json.loads(dry.stdout), json.loads(real.stdout)
+    assert d["sessions"] == r["sessions"] == 2 and d["new_sessions"] == r["new_sessions"] == 2
+    again = json.loads(cli("import", "--projects-dir", tree, "--dry-run", "--json", env=env).stdout)
+    assert again["new_sessions"] == 0
+
+
+def test_serve_on_a_taken_port_says_so_and_exits_non_zero(dsn, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": dsn, "MEMORY_DATA_DIR": str(tmp_path), "MEMORY_PORT": str(port)}
+        out = subprocess.run([sys.executable, str(ROOT / "server.py")], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert out.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "may already be running" in out.stderr
+    assert "listening on" not in out.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_the_embedded_postgres(tmp_path, signum):
+    port = free_port()
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"MEMORY_DATA_DIR": str(data), "MEMORY_PORT": str(port), "TORCH_THREADS": "1"})
+    proc = subprocess.Popen([sys.executable, str(ROOT / "server.py")], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout=180, interval=0.5)
+    pid_file = data / "pgdata" / "postmaster.pid"
+    postmaster = int(pid_file.read_text().split()[0])
+    proc.send_signal(signum)
+    assert proc.wait(60) == 0
+
+    def gone() -> bool:
+        try:
+            os.kill(postmaster, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_until(gone, timeout=30, interval=0.2)
+
+
+def test_websocket_requests_are_closed_properly(live):
+    key = "dGhlIHNhbXBsZSBub25jZQ=="
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as conn:
+        conn.sendall((f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        reply = conn.recv(4096).decode(errors="replace")
+    assert reply.startswith("HTTP/1.1 403"), reply[:200]
