@@ -55,7 +55,7 @@ def search(page, url: str, mode: str, texts: list[str]) -> dict[str, float]:
                                arg=text.strip())
         if i:
             xs.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": pct(xs, 50), "p95_ms": pct(xs, 95), "runs": len(xs), "debounce_ms": 150}
+    return {"p50_ms": pct(xs, 50), "p95_ms": pct(xs, 95), "runs": len(xs), "debounce_ms": 100}
 
 
 def main() -> int:

@@ -158,3 +158,46 @@ def test_websocket_requests_are_closed_properly(live):
                       f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
         reply = conn.recv(4096).decode(errors="replace")
     assert reply.startswith("HTTP/1.1 403"), reply[:200]
+
+
+def _distilled_session(rt, sid: str = "sess-1") -> tuple[list[int], int]:
+    from claude_memory.db import distill as dq
+
+    mem = rt.memories
+    raw = [mem.save(f"Raw turn {i}: we talked about the nightly export job and its retry policy number {i}.",
+                    ["claude-code-session"], "claude-code/sess", "proj", force=True, session_id=sid)["id"]
+           for i in range(3)]
+    distilled = mem.save("The nightly export job retries three times, then pages the on-call.",
+                         ["distilled"], "distill/sess", "proj", force=True, session_id=sid)["id"]
+    with rt.db.cursor() as cur:
+        dq.hide_raw(cur, sid, distilled)
+    return raw, distilled
+
+
+def _statuses(rt, ids):
+    return [rt.memories.get(i)["status"] for i in ids]
+
+
+def test_raw_memories_are_hidden_only_while_an_active_distilled_memory_exists(runtime):
+    mem = runtime.memories
+    raw, distilled = _distilled_session(runtime)
+    assert _statuses(runtime, raw) == ["superseded"] * 3
+    mem.delete(distilled)
+    assert _statuses(runtime, raw) == ["active"] * 3
+    assert {h["id"] for h in runtime.searcher.keyword("nightly export retry policy")["results"]} >= set(raw)
+    mem.restore(distilled)
+    assert _statuses(runtime, raw) == ["superseded"] * 3
+    mem.delete(distilled)
+    mem.purge(distilled)
+    assert _statuses(runtime, raw) == ["active"] * 3
+
+
+def test_restore_brings_back_a_superseded_memory_and_bulk_delete_covers_superseded_rows(runtime):
+    mem = runtime.memories
+    raw, distilled = _distilled_session(runtime, "sess-2")
+    got = mem.restore(raw[0])
+    assert got["restored"] and "superseded" in got["message"] and _statuses(runtime, raw[:1]) == ["active"]
+    preview = mem.bulk_delete(project="proj")
+    assert preview["would_delete"] == 4
+    mem.bulk_delete(project="proj", dry_run=False)
+    assert _statuses(runtime, raw + [distilled]) == ["deleted"] * 4

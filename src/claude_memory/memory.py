@@ -210,14 +210,19 @@ class MemoryService:
         return {"id": mid, "deleted": True, "message": f"memory {mid} soft-deleted; restore_memory undoes it"}
 
     def restore(self, memory_id: Any) -> dict[str, Any]:
+        """Undo a soft delete; a raw memory superseded by distillation becomes visible in search again."""
         mid = self._id(memory_id)
         row = self.get(mid)
-        if not row["deleted_at"]:
+        if not row["deleted_at"] and not row["superseded_by"]:
             return {"id": mid, "restored": False, "message": f"memory {mid} is not deleted"}
         with self.db.cursor() as cur:
-            q.set_deleted(cur, mid, False)
+            if row["deleted_at"]:
+                q.set_deleted(cur, mid, False)
+            if row["superseded_by"]:
+                q.unsupersede(cur, mid)
         self.cache.clear()
-        return {"id": mid, "restored": True, "message": f"memory {mid} restored"}
+        was = "deleted" if row["deleted_at"] else "superseded by distillation"
+        return {"id": mid, "restored": True, "message": f"memory {mid} restored (it was {was})"}
 
     def purge(self, memory_id: Any) -> dict[str, Any]:
         """Permanent delete, allowed only for a memory that is already soft-deleted."""
@@ -234,8 +239,9 @@ class MemoryService:
                     dry_run: bool = True, everything: bool = False) -> dict[str, Any]:
         """Soft-delete every active memory matching the filters (or all of them with `everything`);
         previews unless dry_run is false."""
+        # every memory not yet deleted: active ones and raw ones superseded by distillation alike
         flt = Filters(project=opt_text(project, "project"), tag=opt_text(tag, "tag"),
-                      source=opt_text(source, "source"))
+                      source=opt_text(source, "source"), status="undeleted")
         if flt.project is None and flt.tag is None and flt.source is None and not everything:
             raise InvalidInput("bulk_delete needs at least one of tag, project, source")
         with self.db.cursor() as cur:

@@ -16,6 +16,7 @@ STATUS_SQL = {
     "active": ACTIVE,
     "deleted": "m.deleted_at IS NOT NULL",
     "superseded": "m.deleted_at IS NULL AND m.superseded_by IS NOT NULL",
+    "undeleted": "m.deleted_at IS NULL",
     "any": "TRUE",
 }
 COLUMNS = (
@@ -338,6 +339,10 @@ def set_deleted(cur: Any, memory_id: int, deleted: bool) -> None:
         " WHERE id = %s",
         (deleted, memory_id),
     )
+
+
+def unsupersede(cur: Any, memory_id: int) -> None:
+    cur.execute("UPDATE memories SET superseded_by = NULL, updated_at = now() WHERE id = %s", (memory_id,))
 
 
 def purge(cur: Any, memory_id: int) -> bool:

@@ -27,7 +27,7 @@ export function Search() {
   const [since, setSince] = useState("");
   const [before, setBefore] = useState("");
   const [threshold, setThreshold] = useState(0);
-  const query = useDebounced(text.trim(), 150);
+  const query = useDebounced(text.trim(), 100);
   const projects = useQuery({ queryKey: ["projects"], queryFn: () => get("/api/projects") });
   useEffect(() => {
     const key = (e: KeyboardEvent) => {
