@@ -230,3 +230,61 @@ def test_dry_run_writes_nothing(runtime):
     assert summary.messages == sum(n for n, _ in EXPECTED.values())
     assert summary.memories == sum(m for _, m in EXPECTED.values()) and summary.embedded == 0
     assert snapshot() == before
+
+
+def _memories_of(rt, tag="claude-code-memory"):
+    return rows(rt, "SELECT id, source, content, project, deleted_at IS NOT NULL FROM memories"
+                    " WHERE %s = ANY(tags) ORDER BY source", tag)
+
+
+def test_claude_code_auto_memory_files_import_update_in_place_and_soft_delete(runtime, tmp_path):
+    """projects/<folder>/memory/*.md (Claude Code's own auto-memory) become memories of that project; an
+    edit updates the same memories, a deleted file soft-deletes its memories, an unchanged re-run does
+    nothing."""
+    root = tmp_path / "projects"
+    folder = root / "-home-u-shop"
+    (folder / "memory").mkdir(parents=True)
+    (folder / "s1.jsonl").write_text(_user("s1", "u1", "Set up the checkout service with retries please.",
+                                           cwd="/home/u/shop") + "\n")
+    (folder / "memory" / "MEMORY.md").write_text(
+        "- [Testing](testing.md) — how tests are run here\n- [Deploys](deploys.md) — deploy checklist\n")
+    (folder / "memory" / "testing.md").write_text(
+        "---\nname: testing\ntype: feedback\n---\nRun the tests with `pytest -q -x`; the database tests need"
+        " the embedded PostgreSQL started first.\n")
+    (folder / "memory" / "deploys.md").write_text(
+        "Deploys go through `make release`; never push tags by hand because CI signs them.\n")
+    first = do_import(runtime, claude_code_dir=root)
+    got = _memories_of(runtime)
+    assert [(s, p, d) for _, s, _, p, d in got] == [
+        ("claude-code-memory/-home-u-shop/MEMORY.md", "shop", False),
+        ("claude-code-memory/-home-u-shop/deploys.md", "shop", False),
+        ("claude-code-memory/-home-u-shop/testing.md", "shop", False)]
+    assert first.memories >= 3
+    ids = {s: i for i, s, *_ in got}
+    hit = runtime.searcher.keyword("make release tags", 5, "shop", None, None)["results"]
+    assert hit and hit[0]["id"] == ids["claude-code-memory/-home-u-shop/deploys.md"]
+
+    again = do_import(runtime, claude_code_dir=root)
+    assert (again.memories, again.memories_updated, again.memories_deleted, again.files) == (0, 0, 0, 0)
+    assert _memories_of(runtime) == got
+
+    testing = folder / "memory" / "testing.md"
+    testing.write_text(testing.read_text().replace("pytest -q -x", "python -m pytest -q"))
+    os.utime(testing, (1_900_000_000, 1_900_000_000))
+    edited = do_import(runtime, claude_code_dir=root)
+    assert (edited.memories, edited.memories_updated, edited.memories_deleted) == (0, 1, 0)
+    after = {s: (i, c) for i, s, c, _, _ in _memories_of(runtime)}
+    assert after["claude-code-memory/-home-u-shop/testing.md"][0] == ids["claude-code-memory/-home-u-shop/testing.md"]
+    assert "python -m pytest -q" in after["claude-code-memory/-home-u-shop/testing.md"][1]
+    assert runtime.searcher.keyword("python -m pytest", 3, "shop", None, None)["results"][0]["id"] == \
+        ids["claude-code-memory/-home-u-shop/testing.md"]
+
+    (folder / "memory" / "deploys.md").unlink()
+    removed = do_import(runtime, claude_code_dir=root)
+    assert removed.memories_deleted == 1
+    state = {s: (i, d) for i, s, _, _, d in _memories_of(runtime)}
+    assert state["claude-code-memory/-home-u-shop/deploys.md"] == (ids["claude-code-memory/-home-u-shop/deploys.md"], True)
+    assert not state["claude-code-memory/-home-u-shop/testing.md"][1]
+    assert runtime.searcher.keyword("make release tags", 5, "shop", None, None)["results"] == []
+    quiet = do_import(runtime, claude_code_dir=root)
+    assert (quiet.memories, quiet.memories_updated, quiet.memories_deleted) == (0, 0, 0)

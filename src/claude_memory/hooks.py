@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import tempfile
 from pathlib import Path
 from typing import Any, TextIO
@@ -12,6 +13,9 @@ from typing import Any, TextIO
 from .errors import InvalidInput
 
 MAX_INPUT_BYTES = 1_000_000
+ENV_FILE = "claude-memory.env"  # beside settings.json: the store the hooks read, user-only permissions
+# Settings that decide which store a hook reads and how; recorded at install time when they are set.
+STORE_KEYS = ("DATABASE_URL", "EMBEDDING_MODEL", "CLAUDE_PROJECTS_DIR", "STARTUP_CONTEXT_BYTES", "TORCH_THREADS")
 START_TIMEOUT = 30  # seconds Claude Code gives each hook (ours also stop themselves earlier)
 END_TIMEOUT = 60
 
@@ -41,6 +45,41 @@ def transcript_files(transcript: Path) -> list[Path]:
     return files
 
 
+def write_env_file(path: Path, values: dict[str, str]) -> None:
+    """KEY=VALUE lines, created with mode 0600 (a DATABASE_URL may hold a password)."""
+    for key, value in values.items():
+        if "\n" in value or "\r" in value or "\x00" in value:
+            raise InvalidInput(f"{key} holds a line break; cannot record it for the hooks")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".claude-memory.", suffix=".env")
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("# written by `claude-memory hooks install`: the store the Claude Code hooks use\n")
+            fh.writelines(f"{k}={v}\n" for k, v in values.items())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The values an env file written by `write_env_file` holds (comments and blank lines skipped)."""
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            out[key.strip()] = value
+    return out
+
+
+def store_values(env: dict[str, str] | os._Environ[str], data_dir: Path) -> dict[str, str]:
+    """What the hooks must know to read the same store as the server: the data folder (absolute), and
+    every store setting that is set."""
+    values = {"MEMORY_DATA_DIR": str(data_dir.expanduser().resolve())}
+    values.update({k: env[k] for k in STORE_KEYS if env.get(k, "").strip()})
+    return values
+
+
 def _ours(entry: Any, sub: str) -> bool:
     """Whether a hooks entry already runs our `hook <sub>` (however it was spelled)."""
     hooks = entry.get("hooks") if isinstance(entry, dict) else None
@@ -48,9 +87,17 @@ def _ours(entry: Any, sub: str) -> bool:
     return any(f"hook {sub}" in c and ("claude_memory" in c or "claude-memory" in c) for c in commands)
 
 
-def install(settings_path: Path, command: str) -> list[str]:
-    """Add SessionStart and SessionEnd hooks running `command hook …` to a Claude Code settings file,
-    keeping every other setting and hook; returns the events added (empty when already installed)."""
+def _command(entry: Any) -> str | None:
+    hooks = entry.get("hooks") if isinstance(entry, dict) else None
+    if isinstance(hooks, list) and len(hooks) == 1 and isinstance(hooks[0], dict):
+        return str(hooks[0].get("command", ""))
+    return None
+
+
+def install(settings_path: Path, command: str, env_file: Path | None = None) -> list[str]:
+    """Add SessionStart and SessionEnd hooks running `command hook … [--env-file F]` to a Claude Code
+    settings file, keeping every other setting and hook; returns the events added or updated (empty when
+    already installed as asked). An installed hook of ours with another command is replaced."""
     data: dict[str, Any] = {}
     if settings_path.is_dir():
         raise InvalidInput(f"{settings_path} is a directory; give the settings.json file")
@@ -76,9 +123,11 @@ def install(settings_path: Path, command: str) -> list[str]:
         entries = hooks.setdefault(event, [])
         if not isinstance(entries, list):
             raise InvalidInput(f"`hooks.{event}` in {settings_path} is not a list; not touching it")
-        if any(_ours(e, sub) for e in entries):
+        line = f"{command} hook {sub}" + (f" --env-file {shlex.quote(str(env_file))}" if env_file else "")
+        if any(_command(e) == line for e in entries):
             continue
-        entries.append({"hooks": [{"type": "command", "command": f"{command} hook {sub}", "timeout": timeout}]})
+        entries[:] = [e for e in entries if not _ours(e, sub)]
+        entries.append({"hooks": [{"type": "command", "command": line, "timeout": timeout}]})
         added.append(event)
     if added:
         try:

@@ -341,6 +341,20 @@ def set_deleted(cur: Any, memory_id: int, deleted: bool) -> None:
     )
 
 
+def active_by_source(cur: Any, sources: Sequence[str]) -> dict[str, int]:
+    """source → id of the newest active memory with that exact source."""
+    cur.execute("SELECT DISTINCT ON (source) source, id FROM memories"
+                " WHERE source = ANY(%s) AND deleted_at IS NULL ORDER BY source, id DESC", (list(sources),))
+    return {r[0]: int(r[1]) for r in cur.fetchall()}
+
+
+def active_with_source_prefix(cur: Any, prefix: str) -> list[tuple[int, str]]:
+    """(id, source) of active memories whose source starts with `prefix`."""
+    cur.execute("SELECT id, source FROM memories WHERE deleted_at IS NULL AND starts_with(source, %s)"
+                " ORDER BY id", (prefix,))
+    return [(int(r[0]), str(r[1])) for r in cur.fetchall()]
+
+
 def unsupersede(cur: Any, memory_id: int) -> None:
     cur.execute("UPDATE memories SET superseded_by = NULL, updated_at = now() WHERE id = %s", (memory_id,))
 

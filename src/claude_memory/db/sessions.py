@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,17 @@ def save_file_state(cur: Any, path: str, session_id: str | None, size: int, mtim
         "  lines_read = EXCLUDED.lines_read, updated_at = now()",
         (path, session_id, size, mtime_ns, bytes_read, lines_read),
     )
+
+
+def file_paths_under(cur: Any, prefix: str) -> list[str]:
+    """Paths of files already read that lie under the folder `prefix` (which ends with a separator)."""
+    cur.execute("SELECT path FROM import_files WHERE starts_with(path, %s) ORDER BY path", (prefix,))
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def forget_file(cur: Any, path: str) -> None:
+    """Drop a vanished file's read state (bookkeeping only; its memories are soft-deleted by the caller)."""
+    cur.execute("DELETE FROM import_files WHERE path = %s", (path,))
 
 
 # --- projects ------------------------------------------------------------------------------------
@@ -65,6 +76,20 @@ def project_for_cwd(cur: Any, cwd: str) -> str:
         if found:  # another import registered this path meanwhile
             return str(found[0])
     raise RuntimeError(f"no unique project name for {cwd}")
+
+
+def project_for_folder(cur: Any, folder: str, escape: Callable[[str], str]) -> str | None:
+    """The known project whose root, escaped the way Claude Code names its project folders, is `folder`;
+    else the project of a session whose transcript lies in that folder."""
+    cur.execute("SELECT path, name FROM projects ORDER BY length(path) DESC")
+    for path, name in cur.fetchall():
+        if escape(path) == folder:
+            return str(name)
+    cur.execute("SELECT s.project FROM import_files f JOIN imported_sessions s USING (session_id)"
+                " WHERE f.path LIKE %s AND s.project IS NOT NULL ORDER BY f.updated_at DESC LIMIT 1",
+                ("%/" + folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%",))
+    row = cur.fetchone()
+    return str(row[0]) if row else None
 
 
 def project_paths(cur: Any) -> dict[str, str]:

@@ -25,6 +25,8 @@ METADATA_TYPES = frozenset({
     "file-history-snapshot", "queue-operation", "progress", "attachment", "custom-title", "ai-title",
     "agent-name", "last-prompt", "permission-mode", "pr-link", "agent-setting", "bridge-session",
     "worktree-state", "mode", "atis-latch", "cost-state", "summary", "tag",
+    # request snapshots (system prompt, tool list, parameters) and per-turn tool lists, Claude Code 2.1.3xx
+    "api-request", "api-request-shape", "api-request-blob", "tools-used",
 })
 # Non-content system subtypes (bookkeeping); others with text content are archived as system messages.
 QUIET_SYSTEM = frozenset({"turn_duration", "stop_hook_summary", "compact_boundary", "microcompact_boundary",

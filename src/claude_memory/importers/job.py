@@ -22,6 +22,7 @@ from ..db.pool import Database
 from ..errors import Conflict, InvalidInput
 from ..memory import MAX_CONTENT_CHARS, MemoryService, clean_tags, content_hash
 from ..progress import Progress
+from . import auto_memory as automem
 from . import claude_ai, claude_code, text
 from . import model as k
 from .claude_code import TranscriptFile
@@ -78,6 +79,78 @@ class Importer:
         if not root.is_dir():
             raise InvalidInput(f"no Claude Code projects folder at {root}")
         self.transcripts(claude_code.discover(root), root)
+        self.auto_memory(sorted(p for p in root.iterdir() if p.is_dir()), root)
+
+    def auto_memory(self, folders: Sequence[Path], root: Path) -> None:
+        """Claude Code's auto-memory files in these project folders: a new file adds its memories, a
+        changed one updates them in place (same ids), a file gone soft-deletes them; unchanged files
+        cost one stat. Memories carry the tag claude-code-memory and the file as source."""
+        files = automem.discover(list(folders))
+        with self.db.cursor() as cur:
+            states = sq.file_states(cur, [str(f.path) for f in files])
+            known = [p for folder in folders
+                     for p in sq.file_paths_under(cur, str(folder / "memory") + os.sep) if p.endswith(".md")]
+        on_disk = {str(f.path) for f in files}
+        for f in files:
+            try:
+                st = f.path.stat()
+                body = f.path.read_bytes().decode("utf-8", errors="replace")
+            except OSError as exc:
+                self._failed(f.path, f"unreadable: {exc.strerror or exc}")
+                continue
+            prev = states.get(str(f.path))
+            if prev and prev[0] == st.st_size and prev[1] == st.st_mtime_ns:
+                self.summary.unchanged += 1
+                continue
+            self.summary.files += 1
+            self._memory_file(f, body, st)
+        for path in known:
+            if path not in on_disk and not Path(path).exists():
+                self._memory_file_gone(Path(path), root)
+        self.flush()
+
+    def _memory_file(self, f: automem.MemoryFile, body: str, st: os.stat_result) -> None:
+        texts = [redact(t, self.summary.redacted) for t in automem.parts(body)]
+        sources = [automem.source_of(f.folder, f.relative, i) for i in range(len(texts))]
+        prefix = automem.source_of(f.folder, f.relative, 0)
+        with self.db.cursor() as cur:
+            project = self.options.project or sq.project_for_folder(cur, f.folder, automem.folder_key) \
+                or (f.folder.rstrip("-").rsplit("-", 1)[-1] or None)
+            existing = {s: i for i, s in mq.active_with_source_prefix(cur, prefix)
+                        if s == prefix or s.startswith(prefix + "#")}
+        when = datetime.fromtimestamp(st.st_mtime, tz=UTC)
+        tags = [automem.TAG, f"file:{Path(f.relative).name}"[:100]] + self._project_tag(project)
+        unit = _Unit(file=(str(f.path), None, st.st_size, st.st_mtime_ns, st.st_size, 0))
+        for text_, source in zip(texts, sources, strict=True):
+            mid = existing.pop(source, None)
+            if mid is None:
+                unit.items.append({"content": text_, "tags": tags, "source": source, "project": project,
+                                   "created_at": when})
+            elif self.options.dry_run or self.memories.update(mid, text_, None, force=True).get("updated"):
+                self.summary.memories_updated += 1
+        for mid in existing.values():  # the file has fewer parts now
+            if not self.options.dry_run:
+                self.memories.delete(mid)
+            self.summary.memories_deleted += 1
+        self._queue(self._dedupe(unit))
+
+    def _memory_file_gone(self, path: Path, root: Path) -> None:
+        try:
+            rel = path.relative_to(root)
+            folder, relative = rel.parts[0], Path(*rel.parts[2:]).as_posix()
+        except (ValueError, IndexError):
+            folder, relative = path.parent.parent.name, path.name
+        prefix = automem.source_of(folder, relative, 0)
+        with self.db.cursor() as cur:
+            gone = [i for i, s in mq.active_with_source_prefix(cur, prefix)
+                    if s == prefix or s.startswith(prefix + "#")]
+        for mid in gone:
+            if not self.options.dry_run:
+                self.memories.delete(mid)
+            self.summary.memories_deleted += 1
+        if not self.options.dry_run:
+            with self.db.cursor() as cur:
+                sq.forget_file(cur, str(path))
 
     def transcripts(self, files: Sequence[TranscriptFile], root: Path) -> None:
         """Import these transcript files (paths under `root`, which keys records without a uuid)."""
@@ -415,6 +488,15 @@ def _rules_in(path: Path, start: int, end: int) -> frozenset[str]:
         return ALL_RULES
 
 
+def _project_folder(transcript: Path, root: Path) -> Path:
+    """The project folder (projects/<folder>) a transcript belongs to, sub-agent layouts included."""
+    try:
+        rel = transcript.relative_to(root)
+    except ValueError:
+        return transcript.parent
+    return root / rel.parts[0] if len(rel.parts) > 1 else transcript.parent
+
+
 def _basename(cwd: str | None) -> str | None:
     if not cwd:
         return None
@@ -463,6 +545,8 @@ def run(db: Database, memories: MemoryService, options: ImportOptions, *, claude
             if transcripts:
                 root = transcripts_root or transcripts[0].parent
                 importer.transcripts([claude_code.classify(p, root) for p in transcripts], root)
+                for folder in sorted({_project_folder(p, root) for p in transcripts}):
+                    importer.auto_memory([folder], folder.parent)
             if claude_ai_file:
                 importer.claude_ai(claude_ai_file)
             if text_files:

@@ -17,6 +17,8 @@ class Summary:
     messages: int = 0
     memories: int = 0
     embedded: int = 0
+    memories_updated: int = 0  # auto-memory files edited since the last run: their memories, in place
+    memories_deleted: int = 0  # auto-memory files (or parts) gone: their memories, soft-deleted
     write_seconds: float = 0.0  # time inside the write transactions (no parsing, no embedding)
     skipped: Counter[str] = field(default_factory=Counter)
     redacted: Counter[str] = field(default_factory=Counter)
@@ -30,6 +32,7 @@ class Summary:
             "files": self.files, "unchanged_files": self.unchanged, "failed_files": self.failed,
             "sessions": len(self.session_ids), "new_sessions": self.new_sessions, "messages": self.messages,
             "memories": self.memories, "embedded": self.embedded,
+            "memories_updated": self.memories_updated, "memories_deleted": self.memories_deleted,
             "write_seconds": round(self.write_seconds, 3), "skipped": dict(self.skipped),
             "redacted": dict(self.redacted), "errors": self.errors, "source_failures": self.source_failures,
             "seconds": round(self.seconds, 2),
@@ -45,7 +48,9 @@ class Summary:
             f"  files:    {self.files} read, {self.unchanged} unchanged, {self.failed} failed",
             f"  sessions: {len(self.session_ids)} with new messages ({self.new_sessions} new)",
             f"  messages: {self.messages} archived",
-            f"  memories: {self.memories} new ({self.embedded} texts embedded)",
+            f"  memories: {self.memories} new ({self.embedded} texts embedded)"
+            + (f", {self.memories_updated} updated" if self.memories_updated else "")
+            + (f", {self.memories_deleted} soft-deleted (auto-memory files gone)" if self.memories_deleted else ""),
             "  skipped:  " + (_counts(problems) or "nothing"),
             "  secrets redacted: " + (f"{sum(self.redacted.values())} ({_counts(self.redacted)})"
                                       if self.redacted else "0"),

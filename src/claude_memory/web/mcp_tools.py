@@ -37,17 +37,31 @@ def _json(fn: Callable[..., Any]) -> Callable[..., str]:
     return wrapper
 
 
+# Sent in the initialize reply; Claude Code shows it to the model. Kept under 1 KB (a test checks).
+INSTRUCTIONS = """\
+claude-memory is the user's long-term memory of past Claude Code sessions, claude.ai chats and notes.
+Search it before answering questions about past work, earlier decisions and their reasons, \
+"how did we…", "what did we decide…", or a bug seen before: hybrid_search is the best default, \
+search_memories for exact names/errors, semantic_search for loose paraphrases; get_memory reads one in full.
+Save (save_memory) what a future session needs and cannot re-derive: a decision with its reason, a root \
+cause and its fix, a preference the user stated, a convention of the project. One fact per memory, in a \
+full sentence, with the project; never secrets. The write guard answers when it is already known.
+When the SessionStart hook is installed, startup_context already ran at the start of this session and \
+its text is in the context; call it again only for another project. Deleting is soft (restore_memory)."""
+
+
 def build_mcp(rt: Runtime) -> FastMCP:
     """A FastMCP server exposing every tool over the runtime's services."""
-    mcp = FastMCP("claude-memory", mask_error_details=True)
+    mcp = FastMCP("claude-memory", instructions=INSTRUCTIONS, mask_error_details=True)
     mem, search = rt.memories, rt.searcher
 
     @mcp.tool
     @_json
     def startup_context(project: str | None = None) -> Any:
         """Compact snapshot for the start of a session: how the user works (explicit preferences first,
-        then mined signals, then inferred behaviour), then recent distilled work for the project.
-        `project` may be the project name or a working directory."""
+        then supported signals, then inferred behaviour), then where the work stopped in the project.
+        `project` may be the project name or a working directory. The SessionStart hook already runs it;
+        call it for another project or after a long session."""
         text = _startup_context(mem, project, rt.settings.startup_context_bytes)
         return {"project": project, "bytes": len(text.encode()), "context": text}
 
@@ -55,42 +69,48 @@ def build_mcp(rt: Runtime) -> FastMCP:
     @_json
     def save_memory(content: str, tags: list[str] | None = None, source: str | None = None,
                     project: str | None = None, force: bool = False) -> Any:
-        """Save a memory. Near-duplicates (cosine >= the NOOP threshold) and exact duplicates are not
-        saved unless force=true; the reply names the existing memory."""
+        """Save one durable fact: a decision and its reason, a root cause, a stated preference (tag it
+        type:preference), a project convention. Near-duplicates (cosine >= the NOOP threshold) and exact
+        duplicates are not saved unless force=true; the reply names the existing memory. To change a
+        memory use update_memory instead."""
         return mem.save(content, tags, source, project, force)
 
     @mcp.tool
     @_json
     def check_memory(content: str) -> Any:
-        """Dry-run the write guard: ADD, UPDATE or NOOP, with the nearest memory's id and similarity."""
+        """Dry-run the write guard: ADD, UPDATE or NOOP, with the nearest memory's id and similarity.
+        Use before save_memory only when unsure whether something is already known."""
         return mem.check(content)
 
     @mcp.tool
     @_json
     def semantic_search(query: str, limit: int = 10, min_similarity: float = 0.0, project: str | None = None,
                         since: str | None = None, before: str | None = None) -> Any:
-        """Search by meaning (cosine similarity). since/before take ISO dates or datetimes."""
+        """Search by meaning (cosine similarity): for paraphrases and vague questions where the stored
+        words may differ from the query's. since/before take ISO dates or datetimes."""
         return search.semantic(query, limit, min_similarity, project, since, before)
 
     @mcp.tool
     @_json
     def search_memories(query: str, limit: int = 10, project: str | None = None, since: str | None = None,
                         before: str | None = None) -> Any:
-        """Keyword search ranked by relevance (BM25). Any text is safe to pass."""
+        """Keyword search ranked by relevance (BM25): for exact identifiers, file names, error messages,
+        commands. Any text is safe to pass."""
         return search.keyword(query, limit, project, since, before)
 
     @mcp.tool
     @_json
     def hybrid_search(query: str, limit: int = 10, keyword_weight: float = 0.5, semantic_weight: float = 0.5,
                       project: str | None = None, since: str | None = None, before: str | None = None) -> Any:
-        """Keyword and semantic search fused on one scale; weights between 0 and 1. The best default."""
+        """Keyword and semantic search fused on one scale; weights between 0 and 1. The best default for
+        questions about past work and decisions."""
         return search.hybrid(query, limit, keyword_weight, semantic_weight, project, since, before)
 
     @mcp.tool
     @_json
     def list_memories(limit: int = 20, offset: int = 0, tag: str | None = None, project: str | None = None,
                       since: str | None = None, before: str | None = None) -> Any:
-        """List memories newest first: {total, limit, offset, memories[]}."""
+        """List memories newest first, by filters rather than a query: {total, limit, offset, memories[]}."""
         return mem.list(limit, offset, tag, project, since, before)
 
     @mcp.tool
@@ -102,7 +122,8 @@ def build_mcp(rt: Runtime) -> FastMCP:
     @mcp.tool
     @_json
     def recent_context(project: str | None = None, limit: int = 10) -> Any:
-        """Newest distilled memories for a project (newest active ones when none are distilled)."""
+        """Newest distilled memories for a project (newest active ones when none are distilled): what
+        happened lately, without a query."""
         return _recent_context(mem, project, limit)
 
     @mcp.tool
