@@ -9,49 +9,73 @@ import sys
 
 import httpx
 
-from claude_memory.context import startup_context
 from claude_memory.hooks import install
-from claude_memory.preferences import preferences
-from claude_memory.signals import extract
+from claude_memory.learning.context import startup_context
+from claude_memory.learning.preferences import preferences
+from claude_memory.learning.signals import extract
 from conftest import DATA, FIXTURES, ROOT, start_server, stop_server
 from test_import_claude_code import do_import, rows
 
 TREE = FIXTURES / "claude_code"
 
 
-def test_correction_detector_meets_its_targets_on_the_labelled_set(tmp_path):
+PROBES_CORRECTIONS = {"Leave the tests alone.", "We agreed on snake_case for these.",
+                      "That's the opposite of what I need.", "Too verbose, cut it down to two sentences."}
+PROBES_REQUESTS = {"Now add a --verbose flag; use argparse rather than click since it's stdlib.",
+                   "Please never log the raw token in the new endpoint.", "Is it still failing on CI or only locally?"}
+
+
+def test_correction_detector_meets_its_targets_by_cross_validation(tmp_path):
+    """The development set (≥ 300 labelled messages, the twenty probe messages among them) scored by
+    10-fold cross-validation: every message predicted by a model fitted without it."""
     data = DATA / "corrections.jsonl"
     labelled = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
-    assert len(labelled) >= 80 and {r["label"] for r in labelled} == {True, False}
+    assert len(labelled) >= 300 and {r["label"] for r in labelled} == {True, False}
+    probes = [r for r in labelled if r.get("kind") == "probe"]
+    assert len(probes) == 20 and sum(r["label"] for r in probes) == 10
+    by_text = {r["text"]: r["label"] for r in probes}
+    assert all(by_text[t] for t in PROBES_CORRECTIONS) and not any(by_text[t] for t in PROBES_REQUESTS)
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "corrections.py"), "--data", str(data)],
-                         capture_output=True, text=True, timeout=60, check=True).stdout
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    assert out.startswith("10-fold cross-validation")
     last = out.strip().splitlines()[-1]
     precision, recall = (float(part.split("=")[1]) for part in last.split())
-    assert precision >= 0.9 and recall >= 0.75, out
-    other = tmp_path / "other.jsonl"
-    other.write_text('{"text": "No, that looks great", "label": false}\n'
-                     '{"text": "stop, use pnpm instead", "label": true}\n')
+    assert precision >= 0.9 and recall >= 0.7, out
+    other = tmp_path / "other.jsonl"  # not the development set: scored with the shipped model as it is
+    other.write_text('{"text": "Perfect, thanks! Now add the export button.", "label": false,'
+                     ' "context": "used Edit on src/app.py"}\n'
+                     '{"text": "No, that is the wrong file. Revert it.", "label": true,'
+                     ' "context": "used Edit on src/app.py"}\n')
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "corrections.py"), "--data", str(other)],
-                         capture_output=True, text=True, timeout=60, check=True).stdout
-    assert out.strip().splitlines()[-1] == "precision=1.000 recall=1.000"
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    assert out.startswith("held out") and out.strip().splitlines()[-1] == "precision=1.000 recall=1.000", out
 
 
 def _snapshot(rt):
     return rows(rt, "SELECT id, content, tags, updated_at, deleted_at, evidence FROM memories ORDER BY id")
 
 
-def test_signals_find_corrections_and_patterns_and_a_rerun_changes_nothing(runtime):
+# Every prompt in the fixtures that follows an action of Claude's, labelled by hand: the two corrections
+# ("still does not work" after Claude's fix; "wow error" right after Claude's MultiEdit), and the two
+# that are not ("Thanks! Please update CLAUDE.md…", the long markdown test message).
+FIXTURE_CORRECTIONS = {("spotter", "scrolling back in xterm.js still does not work"), ("tmp", "wow error")}
+
+
+def test_signals_find_exactly_the_fixture_corrections_and_actionable_patterns(runtime):
     do_import(runtime, claude_code_dir=TREE)
     first = extract(runtime.memories)
-    assert first.sessions == 7 and first.corrections >= 1
-    correction = rows(runtime, "SELECT content, tags, project FROM memories WHERE 'signal:correction' = ANY(tags)")
-    scroll = [c for c in correction if "xterm.js still does not work" in c[0]]
-    assert scroll and "after Claude" in scroll[0][0] and scroll[0][2] == "spotter"
-    assert {"type:preference", "source:signals", "project:spotter"} <= set(scroll[0][1])
-    patterns = dict(rows(runtime, "SELECT content, project FROM memories WHERE 'type:pattern' = ANY(tags)"))
-    demo = [c for c, p in patterns.items() if p == "Demo"]
-    assert any(c.startswith("Workflow fingerprint for Demo") for c in demo)
-    assert any(c.startswith("Command habits in Demo") for c in demo)
+    assert first.sessions == 7 and first.corrections == 2
+    found = rows(runtime, "SELECT content, tags, project, evidence FROM memories"
+                          " WHERE 'signal:correction' = ANY(tags) ORDER BY id")
+    assert {(p, c.split('"')[1][:len(t)]) for c, _, p, _ in found for pp, t in FIXTURE_CORRECTIONS
+            if pp == p} == FIXTURE_CORRECTIONS
+    scroll = next(r for r in found if "xterm.js" in r[0])
+    assert "after Claude ran `tail" in scroll[0] and scroll[3] == 1  # one session: a candidate
+    assert {"type:preference", "source:signals", "project:spotter"} <= set(scroll[1])
+    patterns = sorted(rows(runtime, "SELECT project, content, evidence FROM memories"
+                                    " WHERE 'type:pattern' = ANY(tags) ORDER BY project"))
+    assert patterns == [("Demo", "Edits most often in Demo: CLAUDE.md (3 sessions).", 3),
+                        ("spotter", "Often runs in spotter: `mix phx.server` (2 sessions).", 2)]
     before = _snapshot(runtime)
     again = extract(runtime.memories)
     assert again.sessions == 0 and again.corrections == 0
@@ -76,27 +100,31 @@ def test_patterns_are_refreshed_in_place_and_a_deleted_one_stays_deleted(runtime
     root = tmp_path / "projects" / "-srv-shop"
     root.mkdir(parents=True)
     (root / "a.jsonl").write_text(_session("a", "/srv/shop", ["src/cart.py", "README.md"],
-                                           ["pytest -q", "git status"]))
+                                           ["pytest -q", "make deploy"]))
     (root / "b.jsonl").write_text(_session("b", "/srv/shop", ["src/cart.py", "src/api.py"],
-                                           ["pytest -q tests", "git diff"]))
+                                           ["pytest -q", "git status"]))
     do_import(runtime, claude_code_dir=tmp_path / "projects")
     extract(runtime.memories)
     ids = dict(rows(runtime, "SELECT t, id FROM memories, unnest(tags) t WHERE t LIKE 'pattern:%'"))
-    assert set(ids) == {"pattern:workflow", "pattern:commands", "pattern:hotspots"}
+    assert set(ids) == {"pattern:tests", "pattern:hotspots"}  # make deploy: one session so far
+    tests = rows(runtime, "SELECT content, evidence FROM memories WHERE id = %s", ids["pattern:tests"])[0]
+    assert tests == ("Runs the tests with `pytest -q` (2 sessions) in shop.", 2)
     hot = rows(runtime, "SELECT content, evidence FROM memories WHERE id = %s", ids["pattern:hotspots"])[0]
-    assert "src/cart.py (2 sessions)" in hot[0] and "src/api.py" not in hot[0] and hot[1] == 2
-    runtime.memories.delete(ids["pattern:workflow"])
+    assert hot == ("Edits most often in shop: src/cart.py (2 sessions).", 2)
+    runtime.memories.delete(ids["pattern:tests"])
     (root / "c.jsonl").write_text(_session("c", "/srv/shop", ["src/api.py", "src/cart.py"],
-                                           ["pnpm test", "pytest"]))
+                                           ["pnpm test", "make deploy"]))
     do_import(runtime, claude_code_dir=tmp_path / "projects")
     summary = extract(runtime.memories)
-    assert summary.sessions == 1 and summary.patterns_kept_deleted == 1 and summary.patterns_created == 0
+    assert summary.sessions == 1 and summary.patterns_kept_deleted == 1
     after = dict(rows(runtime, "SELECT t, id FROM memories, unnest(tags) t WHERE t LIKE 'pattern:%'"))
-    assert after == ids  # same rows, updated in place
+    assert after["pattern:hotspots"] == ids["pattern:hotspots"]  # updated in place
+    commands = rows(runtime, "SELECT content FROM memories WHERE id = %s", after["pattern:commands"])
+    assert commands == [("Often runs in shop: `make deploy` (2 sessions).",)]  # git status says nothing
     hot = rows(runtime, "SELECT content, evidence FROM memories WHERE id = %s", ids["pattern:hotspots"])[0]
-    assert "src/cart.py (3 sessions)" in hot[0] and "src/api.py (2 sessions)" in hot[0] and hot[1] == 3
+    assert hot == ("Edits most often in shop: src/cart.py (3 sessions), src/api.py (2 sessions).", 3)
     assert rows(runtime, "SELECT deleted_at IS NOT NULL FROM memories WHERE id = %s",
-                ids["pattern:workflow"]) == [(True,)]
+                ids["pattern:tests"]) == [(True,)]
 
 
 def test_signals_dry_run_writes_nothing(runtime):
@@ -108,30 +136,45 @@ def test_signals_dry_run_writes_nothing(runtime):
     assert rows(runtime, "SELECT count(*) FROM imported_sessions WHERE signals_extracted") == [(0,)]
 
 
+def behaviour_in_sessions(runtime, contents: list[str], sessions: list[str], project: str | None = None) -> None:
+    """The behavioural pass's output: one observation per session (as distill.py writes them), regrouped."""
+    from claude_memory.learning import support
+
+    runtime.memories.add_many([{"content": c, "tags": ["type:behavior", "source:behavioral"], "project": project,
+                                "session_id": sid} for c, sid in zip(contents, sessions, strict=True)])
+    support.regroup(runtime.memories, project, support.BEHAVIOR_TAG)
+
+
 def _learned(runtime):
     do_import(runtime, claude_code_dir=TREE)
     extract(runtime.memories)
     mem = runtime.memories
     mem.save("Always use pnpm, never npm, in the Demo web app", tags=["type:preference"], project="Demo")
-    mem.save("Prefers to see a failing test before any fix", tags=["type:behavior", "source:behavioral"],
-             force=True)
-    mem.save("Distilled: the todo app's state moved to a reducer; tests cover every action",
-             tags=["distilled"], project="Demo")
+    behaviour_in_sessions(runtime, ["Wants a failing test first, then the fix",
+                                    "Prefers to see a failing test before any fix"],
+                          ["fe5e1c67-53e7-4862-81ae-d0e013e3270b", "1af7fc5e-8455-4414-9ccd-011d40f70b2a"], "Demo")
+    mem.save("Asks for the diff before every commit", tags=["type:behavior", "source:behavioral"],
+             project="Demo")  # one session: a candidate
 
 
-def test_startup_context_puts_explicit_first_stays_in_budget_and_accepts_a_cwd(runtime):
+def test_startup_context_shows_supported_learning_then_where_we_left_off(runtime):
     _learned(runtime)
     text = startup_context(runtime.memories, "Demo", budget=2048)
     assert len(text.encode()) <= 2048
     explicit = text.index("Always use pnpm")
-    signals = text.index("Workflow fingerprint for Demo")
-    inferred = text.index("Prefers to see a failing test")
-    assert explicit < signals < inferred < text.index("Distilled: the todo app")
+    signals = text.index("Edits most often in Demo: CLAUDE.md (3 sessions).")
+    inferred = text.index("Prefers to see a failing test before any fix (2 sessions)")
+    assert explicit < signals < inferred < text.index("## Where we left off in Demo")
+    assert "Asks for the diff" not in text  # a single observation stays a candidate
+    assert "Top tools" not in text and "%" not in text  # no tool statistics
+    assert "/orchestrator @CLAUDE.md" in text  # a session whose first request was a slash command
     assert startup_context(runtime.memories, "/path/to/Demo/todo-app/src", budget=2048) == text
     small = startup_context(runtime.memories, "Demo", budget=400)
     assert len(small.encode()) <= 400 and "Always use pnpm" in small
     spotter = startup_context(runtime.memories, "/home/marco/projects/spotter")
     assert "Memory for project spotter" in spotter and "pnpm, never npm" not in spotter  # Demo's preference
+    assert "xterm.js still does not work" in spotter  # the last request of the newest session …
+    assert "Correction" not in spotter  # … but the one-session correction is no preference
 
 
 def test_startup_context_says_when_it_has_nothing(runtime):
@@ -150,11 +193,14 @@ def test_preferences_endpoint_agrees_with_startup_context(runtime, dsn, tmp_path
     finally:
         stop_server(server)
     assert got["project"] == "Demo"
-    assert [[e["id"] for e in t["entries"]] for t in got["tiers"]] == \
-        [[e["id"] for e in t["entries"]] for t in model["tiers"]]
+    assert [[(e["id"], e["status"]) for e in t["entries"]] for t in got["tiers"]] == \
+        [[(e["id"], e["status"]) for e in t["entries"]] for t in model["tiers"]]
     text = startup_context(runtime.memories, "Demo", budget=100_000)
-    positions = [text.index(e["content"][:60]) for t in got["tiers"] for e in t["entries"]]
+    shown = [e for t in got["tiers"] for e in t["entries"] if e["status"] != "candidate"]
+    positions = [text.index(e["content"][:60]) for e in shown]
     assert positions == sorted(positions)  # same entries, same order
+    candidates = [e for t in got["tiers"] for e in t["entries"] if e["status"] == "candidate"]
+    assert candidates and not any(e["content"][:60] in text for e in candidates)
 
 
 def _hook(event: str, payload: dict, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -245,3 +291,65 @@ def test_installed_hooks_read_the_store_the_user_installed_them_with(runtime, ds
                          capture_output=True, text=True, timeout=120, env=bare)
     assert out.returncode == 0
     assert "Always run the linters" in json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"]
+
+
+def _corrected(sid: str, cwd: str, command: str, correction: str, day: int) -> str:
+    """A session: the user asks, Claude runs `command`, the user corrects it."""
+    t = f"2026-03-{day:02d}T10:00:0"
+    recs = [
+        {"type": "user", "sessionId": sid, "uuid": f"{sid}-1", "parentUuid": None, "cwd": cwd, "timestamp": t + "0Z",
+         "message": {"role": "user", "content": "Set up the frontend dependencies for the dashboard please."}},
+        {"type": "assistant", "sessionId": sid, "uuid": f"{sid}-2", "parentUuid": f"{sid}-1", "cwd": cwd,
+         "timestamp": t + "1Z", "message": {"id": f"m-{sid}", "role": "assistant", "content": [
+             {"type": "tool_use", "id": f"t-{sid}", "name": "Bash", "input": {"command": command}}]}},
+        {"type": "user", "sessionId": sid, "uuid": f"{sid}-3", "parentUuid": f"{sid}-2", "cwd": cwd,
+         "timestamp": t + "2Z", "message": {"role": "user", "content": correction}},
+    ]
+    return "\n".join(json.dumps(r) for r in recs) + "\n"
+
+
+def test_a_correction_needs_two_sessions_and_a_confirmed_candidate_is_explicit(runtime, dsn, tmp_path):
+    root = tmp_path / "projects"
+    folder = root / "-srv-dash"
+    folder.mkdir(parents=True)
+    (folder / "s1.jsonl").write_text(_corrected("s1", "/srv/dash", "npm install chart.js", "No, use pnpm, not npm.", 1))
+    do_import(runtime, claude_code_dir=root)
+    extract(runtime.memories)
+    server = start_server(dsn, tmp_path / "data")
+    try:
+        def entries():
+            got = httpx.get(server.url + "/api/preferences", params={"project": "dash"}, timeout=30).json()
+            return {e["content"]: e for t in got["tiers"] for e in t["entries"]}
+
+        def context():
+            """The preferences part of the startup context ("Where we left off" quotes the last request)."""
+            got = httpx.get(server.url + "/api/context", params={"project": "dash"}, timeout=30).json()
+            assert "## Where we left off in dash" in got["context"]
+            return got["context"].split("## Where we left off")[0]
+
+        once = entries()
+        pnpm = next(e for c, e in once.items() if "use pnpm, not npm" in c)
+        assert pnpm["status"] == "candidate" and pnpm["evidence"] == 1
+        assert "use pnpm" not in context()
+        assert not any(e["kind"] == "pattern" for e in once.values())  # `npm install` in one session: no pattern
+
+        (folder / "s2.jsonl").write_text(_corrected("s2", "/srv/dash", "npm i react-query", "No, use pnpm, not npm.", 2))
+        (folder / "s3.jsonl").write_text(_corrected("s3", "/srv/dash", "rm -rf tests/e2e", "Leave the tests alone.", 3))
+        do_import(runtime, claude_code_dir=root)
+        extract(runtime.memories)
+        twice = entries()
+        pnpm = next(e for c, e in twice.items() if "use pnpm, not npm" in c)
+        assert pnpm["status"] == "supported" and pnpm["evidence"] == 2
+        assert "No, use pnpm, not npm." in context() and "(2 sessions)" in context()
+        leave = next(e for c, e in twice.items() if "Leave the tests alone" in c)
+        assert leave["status"] == "candidate" and "Leave the tests alone" not in context()
+
+        confirmed = httpx.patch(server.url + f"/api/memories/{leave['id']}", timeout=30,
+                                json={"tags": ["type:preference", "confirmed", "project:dash"]})
+        assert confirmed.status_code == 200, confirmed.text
+        got = httpx.get(server.url + "/api/preferences", params={"project": "dash"}, timeout=30).json()
+        explicit = next(t for t in got["tiers"] if t["tier"] == "explicit")["entries"]
+        assert [(e["id"], e["status"]) for e in explicit] == [(leave["id"], "explicit")]
+        assert "Leave the tests alone" in context()
+    finally:
+        stop_server(server)

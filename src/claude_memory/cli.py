@@ -170,8 +170,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _signals(args: argparse.Namespace, settings: Settings) -> int:
+    from .learning.signals import as_json, extract
     from .runtime import build
-    from .signals import as_json, extract
 
     rt = build(settings)
     try:
@@ -252,7 +252,7 @@ def _run_hook(event: str, settings: Settings) -> None:
 
     data = read_input(sys.stdin)
     if event == "session-start":
-        from .context import startup_context
+        from .learning.context import startup_context
         from .runtime import build
 
         cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else None

@@ -16,6 +16,7 @@ import numpy as np
 
 from .db import distill as dq
 from .db import memories as mq
+from .db import signals as gq
 from .db.memories import NewMemory
 from .errors import Unavailable
 from .llm import LLM, BadOutput, parse_items, prompt
@@ -99,6 +100,7 @@ class _Job:
         self.attempted: set[str] = set()
         self.stop: BaseException | None = None
         self.progress: Progress | None = None
+        self.projects: set[str | None] = set()  # projects whose sessions this run wrote to
 
     def run(self) -> JobSummary:
         started = time.monotonic()
@@ -115,6 +117,12 @@ class _Job:
         for t in threads:
             t.join()
         self.progress.close()
+        if self.column == "behavior" and self.projects:
+            # one observation made in two sessions is a supported behaviour (learning/support.py)
+            from .learning import support
+
+            for project in sorted(self.projects, key=lambda p: p or ""):
+                support.regroup(self.memories, project, support.BEHAVIOR_TAG)
         self.summary.seconds = time.monotonic() - started
         if self.stop is not None:
             raise self.stop
@@ -207,7 +215,19 @@ class _Job:
             rows.append(NewMemory(it["content"], content_hash(it["content"]), vec, chunks, tags,
                                   f"{'distill' if self.column == 'distilled' else 'behavioral'}/{sid[:8]}",
                                   project, sid, when))
-        ids = [i for i in mq.insert_many(cur, rows) if i is not None]
+        inserted = mq.insert_many(cur, rows)
+        if self.column == "behavior":
+            # an observation worded exactly as one stored from another session is evidence for that one
+            seen = [(i, sid, when) for i in inserted if i is not None]
+            for row, i in zip(rows, inserted, strict=True):
+                if i is None:
+                    found = mq.find_by_hash(cur, project, row.content_hash)
+                    if found:
+                        seen.append((found[0], sid, when))
+            gq.record_evidence(cur, seen)
+            with self.lock:
+                self.projects.add(project)
+        ids = [i for i in inserted if i is not None]
         if ids and self.column == "distilled":
             dq.hide_raw(cur, sid, ids[0])
         return len(ids)

@@ -283,3 +283,60 @@ def message_page(cur: Any, session_id: str, limit: int, offset: int, max_chars: 
     )
     keys = ("uuid", "parent_uuid", "role", "kind", "text", "length", "timestamp", "is_sidechain", "seq")
     return total, [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
+
+
+# --- where the work stopped ----------------------------------------------------------------------
+def newest_sessions(cur: Any, project: str | None, limit: int) -> list[dict[str, Any]]:
+    """The project's most recent main sessions (with at least one message), newest first."""
+    cur.execute(
+        "SELECT session_id, title, cwd, first_message_at, last_message_at FROM imported_sessions"
+        " WHERE coalesce(project, '') = coalesce(%s, '') AND message_count > 0"
+        " ORDER BY last_message_at DESC NULLS LAST, session_id LIMIT %s", (project, limit))
+    keys = ("session_id", "title", "cwd", "first_message_at", "last_message_at")
+    return [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
+
+
+def user_prompts(cur: Any, session_id: str, newest: bool, limit: int) -> list[str]:
+    """The user's own prompts in a session, slash commands included (no command output, tool results,
+    expanded skill prompts or sub-agent traffic)."""
+    cur.execute(
+        "SELECT text FROM messages WHERE session_id = %s AND role = 'user' AND NOT is_sidechain AND text <> ''"
+        " AND (kind = 'text' OR (kind = 'command' AND text LIKE '%%<command-name>%%'))"
+        f" ORDER BY seq {'DESC' if newest else 'ASC'} NULLS LAST, id {'DESC' if newest else 'ASC'} LIMIT %s",
+        (session_id, limit))
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def changed_files(cur: Any, session_id: str, tools: Sequence[str], limit: int) -> list[str]:
+    """Files the session's edit tools wrote, most recently changed first."""
+    cur.execute(
+        "SELECT f FROM (SELECT coalesce(b->'input'->>'file_path', b->'input'->>'notebook_path') f,"
+        " max(m.seq) s FROM messages m,"
+        " jsonb_array_elements(CASE WHEN jsonb_typeof(m.blocks) = 'array' THEN m.blocks ELSE '[]'::jsonb END) b"
+        " WHERE m.session_id = %s AND m.role = 'assistant' AND NOT m.is_sidechain AND b->>'type' = 'tool_use'"
+        " AND b->>'name' = ANY(%s) AND jsonb_typeof(b->'input') = 'object' GROUP BY 1) x"
+        " WHERE f IS NOT NULL ORDER BY s DESC NULLS LAST LIMIT %s", (session_id, list(tools), limit))
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def last_todos(cur: Any, session_id: str) -> list[dict[str, Any]]:
+    """The items of the session's last TodoWrite list (main thread)."""
+    cur.execute(
+        "SELECT b->'input'->'todos' FROM messages m,"
+        " jsonb_array_elements(CASE WHEN jsonb_typeof(m.blocks) = 'array' THEN m.blocks ELSE '[]'::jsonb END) b"
+        " WHERE m.session_id = %s AND m.role = 'assistant' AND NOT m.is_sidechain AND b->>'type' = 'tool_use'"
+        " AND b->>'name' = 'TodoWrite' AND jsonb_typeof(b->'input'->'todos') = 'array'"
+        " ORDER BY m.seq DESC NULLS LAST, m.id DESC LIMIT 1", (session_id,))
+    row = cur.fetchone()
+    return [t for t in row[0] if isinstance(t, dict)] if row else []
+
+
+def distilled_of(cur: Any, session_ids: Sequence[str]) -> dict[str, list[str]]:
+    """session → contents of its active distilled memories, oldest first."""
+    cur.execute(
+        "SELECT session_id, content FROM memories WHERE session_id = ANY(%s) AND deleted_at IS NULL"
+        " AND tags @> ARRAY['distilled']::text[] ORDER BY created_at, id", (list(session_ids),))
+    out: dict[str, list[str]] = {}
+    for sid, content in cur.fetchall():
+        out.setdefault(sid, []).append(content)
+    return out

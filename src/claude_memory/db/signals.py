@@ -42,12 +42,23 @@ def commands(cur: Any, project: str) -> list[tuple[str, str, datetime | None]]:
     return [(r[0], r[1], r[2]) for r in cur.fetchall()]
 
 
+EDIT_TOOLS = ["Edit", "MultiEdit", "Write", "NotebookEdit"]
+
+
 def touched_files(cur: Any, project: str) -> list[tuple[str, str, datetime | None]]:
-    """(path, session, time) of every file a tool read or wrote in a project."""
+    """(path, session, time) of every file a tool edited or wrote in a project."""
     cur.execute(f"SELECT coalesce(b->'input'->>'file_path', b->'input'->>'notebook_path'), m.session_id,"
-                f" m.timestamp {_TOOL_USES} AND jsonb_typeof(b->'input') = 'object'"
-                " AND coalesce(b->'input'->>'file_path', b->'input'->>'notebook_path') IS NOT NULL", (project,))
+                f" m.timestamp {_TOOL_USES} AND jsonb_typeof(b->'input') = 'object' AND b->>'name' = ANY(%s)"
+                " AND coalesce(b->'input'->>'file_path', b->'input'->>'notebook_path') IS NOT NULL",
+                (project, EDIT_TOOLS))
     return [(r[0], r[1], r[2]) for r in cur.fetchall()]
+
+
+def correction_texts(cur: Any, project: str) -> list[str]:
+    """Contents of the project's correction memories (active or not: what was corrected stays corrected)."""
+    cur.execute("SELECT content FROM memories WHERE project = %s AND tags @> ARRAY['signal:correction']::text[]",
+                (project,))
+    return [str(r[0]) for r in cur.fetchall()]
 
 
 def find_pattern(cur: Any, project: str, kind: str) -> tuple[int, str, bool] | None:
@@ -67,14 +78,45 @@ def set_evidence(cur: Any, memory_id: int, evidence: int, last_seen: datetime | 
                 (evidence, last_seen, memory_id, evidence, last_seen))
 
 
+def record_evidence(cur: Any, rows: Sequence[tuple[int, str, datetime | None]]) -> None:
+    """(memory, session, when) seen; a session counts once per memory."""
+    for memory_id, session_id, seen_at in rows:
+        cur.execute("INSERT INTO signal_evidence (memory_id, session_id, seen_at) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (memory_id, session_id) DO NOTHING", (memory_id, session_id, seen_at))
+
+
+def supportable(cur: Any, project: str | None, tag: str) -> list[dict[str, Any]]:
+    """Active memories of a project carrying `tag` with every session that supports them (their own
+    session and the recorded evidence) and when they were last seen."""
+    cur.execute(
+        "SELECT m.id, m.content, m.created_at,"
+        " array_remove(array_cat(ARRAY[m.session_id], coalesce(array_agg(e.session_id), '{}')), NULL),"
+        " greatest(max(e.seen_at), m.created_at)"
+        " FROM memories m LEFT JOIN signal_evidence e ON e.memory_id = m.id"
+        " WHERE m.deleted_at IS NULL AND m.superseded_by IS NULL AND m.tags @> ARRAY[%s]::text[]"
+        " AND coalesce(m.project, '') = coalesce(%s, '') GROUP BY m.id ORDER BY m.id",
+        (tag, project))
+    return [{"id": r[0], "content": r[1], "created_at": r[2], "sessions": set(r[3]), "last_seen": r[4]}
+            for r in cur.fetchall()]
+
+
+def set_support(cur: Any, memory_id: int, evidence: int, last_seen: datetime | None, group: int | None) -> None:
+    cur.execute("UPDATE memories SET evidence = %s, last_seen = %s, signal_group = %s WHERE id = %s"
+                " AND (evidence IS DISTINCT FROM %s OR last_seen IS DISTINCT FROM %s"
+                " OR signal_group IS DISTINCT FROM %s)",
+                (evidence, last_seen, group, memory_id, evidence, last_seen, group))
+
+
 def learned(cur: Any, project: str | None) -> list[dict[str, Any]]:
     """Active preference, pattern and behaviour memories (global ones and, if given, the project's)."""
     cur.execute(
-        "SELECT id, content, tags, project, source, created_at, updated_at, evidence, last_seen FROM memories"
+        "SELECT id, content, tags, project, source, created_at, updated_at, evidence, last_seen, signal_group"
+        " FROM memories"
         " WHERE deleted_at IS NULL AND superseded_by IS NULL"
         " AND tags && ARRAY['type:preference', 'type:pattern', 'type:behavior']::text[]"
         " AND (project IS NULL OR %s::text IS NULL OR project = %s)",
         (project, project),
     )
-    keys = ("id", "content", "tags", "project", "source", "created_at", "updated_at", "evidence", "last_seen")
+    keys = ("id", "content", "tags", "project", "source", "created_at", "updated_at", "evidence", "last_seen",
+            "signal_group")
     return [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]

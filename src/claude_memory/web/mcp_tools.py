@@ -10,10 +10,10 @@ from typing import Any
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 
-from ..context import recent_context as _recent_context
-from ..context import startup_context as _startup_context
 from ..errors import ClaudeMemoryError
 from ..export import export_text
+from ..learning.context import recent_context as _recent_context
+from ..learning.context import startup_context as _startup_context
 from ..runtime import Runtime
 
 TOOL_NAMES = (

@@ -10,12 +10,12 @@ from typing import Any
 
 from starlette.routing import Route
 
-from ..context import resolve_project, startup_context
 from ..export import export_chunks
 from ..importers.job import ImportOptions
 from ..importers.job import run as run_import
 from ..inputs import opt_name
-from ..preferences import preferences
+from ..learning.context import resolve_project, startup_context
+from ..learning.preferences import preferences
 from ..runtime import Runtime
 from . import schemas as s
 from .endpoints import Call, Endpoint, Stream, openapi

@@ -453,6 +453,9 @@ class PreferenceEntry(BaseModel):
     evidence: int
     last_seen: datetime
     confidence: float
+    status: Literal["explicit", "supported", "candidate"] = Field(
+        description="explicit (the user said so) and supported (seen in two or more sessions) reach "
+                    "startup_context; a candidate waits for the user to confirm or reject it")
 
 
 class PreferenceTier(BaseModel):

@@ -804,6 +804,12 @@ export interface components {
             last_seen: string;
             /** Project */
             project: string | null;
+            /**
+             * Status
+             * @description explicit (the user said so) and supported (seen in two or more sessions) reach startup_context; a candidate waits for the user to confirm or reject it
+             * @enum {string}
+             */
+            status: "explicit" | "supported" | "candidate";
             /** Tags */
             tags: string[];
         };

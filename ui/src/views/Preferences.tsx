@@ -1,5 +1,6 @@
-// The three tiers with evidence, last seen and confidence; confirm (it becomes an explicit preference) or
-// reject (soft delete); and exactly the text the SessionStart hook injects, with its size and budget.
+// The three tiers with evidence, last seen, confidence and status (explicit, supported by two or more
+// sessions, or a candidate seen once and kept out of the context); confirm (it becomes an explicit
+// preference) or reject (soft delete); and exactly the text the SessionStart hook injects, with its size.
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { get, send, type Schemas } from "../api/client";
@@ -56,7 +57,13 @@ export function Preferences() {
                 {tier.entries.map((e) => (
                   <li key={e.id} className="memory-row" data-memory-id={e.id}>
                     <button type="button" className="memory-open" onClick={() => selectMemory(e.id)}>
-                      <span className="meta">#{e.id} · {e.kind} · evidence {e.evidence} · last seen {day(e.last_seen)} · confidence {e.confidence.toFixed(2)}</span>
+                      <span className="meta">
+                        <span className={`badge status-${e.status}`} data-status={e.status}
+                          title={e.status === "candidate" ? "Seen once: kept out of the startup context until you confirm it or it is seen again" : "Reaches the startup context"}>
+                          {e.status === "candidate" ? "candidate" : e.status === "supported" ? "in context" : "explicit"}
+                        </span>{" "}
+                        #{e.id} · {e.kind} · evidence {e.evidence} {e.evidence === 1 ? "session" : "sessions"} · last seen {day(e.last_seen)} · confidence {e.confidence.toFixed(2)}
+                      </span>
                       <span className="memory-text">{e.content}</span>
                     </button>
                     <div className="row">
