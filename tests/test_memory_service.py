@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC
 
 import pytest
@@ -162,3 +163,28 @@ def test_bad_parameters_are_clear_errors(runtime):
         mem.get(999999)
     with pytest.raises(InvalidInput):
         mem.find_duplicates(threshold=3)
+
+
+def test_a_query_does_not_wait_behind_a_long_save(runtime):
+    """A save of a very long text embeds its windows a small batch at a time; a search sent meanwhile gets
+    the model at the next turn, long before the save is done (defect: it used to wait for all of it)."""
+    import random
+    import threading
+
+    rng = random.Random(3)
+    words = ["retry", "ledger", "invoice", "cache", "worker", "schema", "token", "deploy", "queue", "metric",
+             "parser", "export", "billing", "session", "socket", "cursor", "index", "branch", "commit", "webhook"]
+    long_text = " ".join(rng.choice(words) + ("." if rng.random() < 0.08 else "") for _ in range(30_000))
+    assert len(long_text) > 150_000
+    done = threading.Event()
+    saver = threading.Thread(target=lambda: (runtime.memories.save(long_text, project="big"), done.set()))
+    turns = runtime.embedder._turns
+    saver.start()
+    deadline = time.monotonic() + 120
+    while not turns._busy and time.monotonic() < deadline:  # the save is on the model
+        time.sleep(0.005)
+    assert turns._busy and not done.is_set()
+    runtime.searcher.semantic("which worker handles the webhook retries?", 5, 0.0, None, None, None)
+    assert not done.is_set(), "the query waited for the whole save"
+    saver.join(300)
+    assert done.is_set()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,38 @@ def peek_dimension(name: str) -> int | None:
     return None
 
 
+DOCUMENT_BATCH = 16  # texts embedded per turn on the model: a query waits at most about one such batch
+
+
+class _Turns:
+    """Who runs the model next: one at a time, and a waiting query goes before any waiting document batch
+    (torch uses all its threads per call; parallel calls only thrash)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._queries_waiting = 0
+
+    @contextmanager
+    def turn(self, query: bool) -> Iterator[None]:
+        with self._cond:
+            if query:
+                self._queries_waiting += 1
+                try:
+                    self._cond.wait_for(lambda: not self._busy)
+                finally:
+                    self._queries_waiting -= 1
+            else:
+                self._cond.wait_for(lambda: not self._busy and not self._queries_waiting)
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
 class Embedder:
     """Loads the model once (optionally in a background thread) and embeds normalised vectors."""
 
@@ -55,7 +89,7 @@ class Embedder:
         self._loaded = threading.Event()
         self._started = False
         self._lock = threading.Lock()
-        self._encode_lock = threading.Lock()
+        self._turns = _Turns()
 
     def start_loading(self) -> None:
         """Begin loading in a daemon thread so a server can answer before the model is ready."""
@@ -114,20 +148,30 @@ class Embedder:
     def max_tokens(self) -> int:
         return int(getattr(self.model, "max_seq_length", 256) or 256)
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Normalised float32 vectors, one row per text."""
+    def encode(self, texts: list[str], batch_size: int = 32, query: bool = False) -> np.ndarray:
+        """Normalised float32 vectors, one row per text. Documents are embedded DOCUMENT_BATCH texts per
+        turn on the model, so a query (`query=True`, which goes first) never waits behind a long save or
+        an import for more than one small batch."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self.model
-        with self._encode_lock:  # torch uses all its threads per call; parallel calls only thrash
-            vecs = model.encode(
-                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vecs, dtype=np.float32)
+        if query or len(texts) <= DOCUMENT_BATCH:
+            with self._turns.turn(query):
+                vecs = model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+            return np.asarray(vecs, dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad less
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), DOCUMENT_BATCH):
+            idx = order[start:start + DOCUMENT_BATCH]
+            with self._turns.turn(False):
+                out[idx] = model.encode([texts[i] for i in idx], batch_size=batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False)
+        return out
 
     def encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """A query's vector: goes before any document batch waiting for the model."""
+        return self.encode([text], query=True)[0]
 
     def windows(self, text: str, overlap: int = 32) -> list[str]:
         """Split a text the model would truncate into overlapping windows that each fit its input."""
