@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(ROOT / "bench"))  # the synthetic transcript generator is shared with the benchmarks
+# One ONNX export of the model for the whole run and every server it starts (kept between runs; the file
+# name carries the export recipe's version)
+os.environ.setdefault("MODEL_CACHE_DIR", str(ROOT / ".test-tools" / "model-cache"))
 
 
 def _with_db(dsn: str, name: str) -> str:
@@ -82,7 +85,8 @@ def fresh_database(server_dsn: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    e = Embedder("all-MiniLM-L6-v2", threads=2)
+    e = Embedder("all-MiniLM-L6-v2", threads=2, backend=os.environ.get("EMBEDDING_BACKEND", "auto"),
+                 cache_dir=Path(os.environ["MODEL_CACHE_DIR"]))
     assert e.model is not None  # load once for the whole run
     return e
 

@@ -189,6 +189,11 @@ def test_an_import_killed_midway_resumes_to_the_same_content(dsn, other_dsn, tmp
     (m1, v1, s1), (m2, v2, s2) = _content(dsn), _content(other_dsn)
     assert m1 == m2 and s1 == s2
     assert [r[:6] for r in v1] == [r[:6] for r in v2]
-    # a text's vector differs in the last float bits with the batch it was embedded in
+    # a text's vector differs with the batch it was embedded in: in the last float bits on the PyTorch path;
+    # on the int8 ONNX path the activations' quantization scale is per batch, so by up to ~0.02 cosine
+    # (the same order as the int8 path's distance to PyTorch's vectors, mean 0.992)
     a, b = (np.array([r[6].to_numpy() for r in v]) for v in (v1, v2))
-    assert a.shape == b.shape and float((a * b).sum(axis=1).min()) > 0.9999
+    cos = (a * b).sum(axis=1)
+    onnx = Settings.from_env().embedding_backend != "torch"
+    assert a.shape == b.shape and float(cos.min()) > (0.97 if onnx else 0.9999)
+    assert float(cos.mean()) > (0.99 if onnx else 0.9999)

@@ -80,10 +80,21 @@ class _Turns:
 class Embedder:
     """Loads the model once (optionally in a background thread) and embeds normalised vectors."""
 
-    def __init__(self, model_name: str, threads: int = 2, load_timeout: float = 300.0) -> None:
+    def __init__(self, model_name: str, threads: int = 2, load_timeout: float = 300.0, backend: str = "auto",
+                 cache_dir: Path | None = None, exact: bool = False) -> None:
+        """`backend`: "onnx" (the exported int8 model, see onnx_embed.py), "torch" (sentence-transformers),
+        or "auto" — ONNX when the model qualifies and onnxruntime is installed, else PyTorch. The ONNX file
+        is exported once into `cache_dir` (default ~/.cache/claude-memory/models). `exact` takes the fp32
+        ONNX file (the PyTorch path's vectors) instead of the int8 one, for classifiers trained on them."""
+        if backend not in ("auto", "onnx", "torch"):
+            raise ValueError(f"unknown embedding backend {backend!r}")
         self.model_name = model_name
         self.threads = threads
         self.load_timeout = load_timeout
+        self.requested_backend = backend
+        self.exact = exact
+        self.backend = "pending"
+        self.cache_dir = cache_dir or Path("~/.cache/claude-memory/models").expanduser()
         self._model: Any = None
         self._error: BaseException | None = None
         self._loaded = threading.Event()
@@ -101,6 +112,8 @@ class Embedder:
 
     def _load(self) -> None:
         try:
+            if self.requested_backend != "torch" and self._load_onnx():
+                return
             import torch
             import transformers
             from sentence_transformers import SentenceTransformer
@@ -110,12 +123,38 @@ class Embedder:
             transformers.logging.disable_progress_bar()
             torch.set_num_threads(self.threads)
             self._model = SentenceTransformer(resolve_model_path(self.model_name), device="cpu")
-            log.info("embedding model %s loaded", self.model_name)
+            self.backend = "torch"
+            log.info("embedding model %s loaded (PyTorch)", self.model_name)
         except Exception as exc:  # any loader failure must reach callers, not kill the thread silently
             self._error = exc
             log.error("could not load embedding model %s: %s", self.model_name, exc)
         finally:
             self._loaded.set()
+
+    def _load_onnx(self) -> bool:
+        """The ONNX path when it applies (exported on first use); False to fall back to PyTorch."""
+        from . import onnx_embed
+
+        model_dir = Path(resolve_model_path(self.model_name)).expanduser()
+        if not (onnx_embed.available() and model_dir.is_dir() and onnx_embed.supported(model_dir)):
+            if self.requested_backend == "onnx":
+                raise RuntimeError(f"the ONNX path needs onnxruntime and a local mean-pooling model; "
+                                   f"{self.model_name} does not qualify")
+            return False
+        target = onnx_embed.cached_path(model_dir, self.cache_dir, self.model_name, self.exact)
+        try:
+            if not target.exists():
+                log.info("exporting %s to ONNX (once) into %s", self.model_name, target.parent)
+                onnx_embed.export(model_dir, self.cache_dir, self.model_name)
+            self._model = onnx_embed.OnnxModel(model_dir, target, self.threads)
+        except Exception as exc:  # noqa: BLE001 — a failed export must not leave the user without a model
+            if self.requested_backend == "onnx":
+                raise
+            log.warning("ONNX path unavailable for %s (%s); using PyTorch", self.model_name, exc)
+            return False
+        self.backend = "onnx"
+        log.info("embedding model %s loaded (ONNX Runtime, %s)", self.model_name, "fp32" if self.exact else "int8")
+        return True
 
     @property
     def ready(self) -> bool:
@@ -157,17 +196,21 @@ class Embedder:
         model = self.model
         if query or len(texts) <= DOCUMENT_BATCH:
             with self._turns.turn(query):
-                vecs = model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+                vecs = self._run(model, texts, batch_size)
             return np.asarray(vecs, dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad less
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(order), DOCUMENT_BATCH):
             idx = order[start:start + DOCUMENT_BATCH]
             with self._turns.turn(False):
-                out[idx] = model.encode([texts[i] for i in idx], batch_size=batch_size, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)
+                out[idx] = self._run(model, [texts[i] for i in idx], batch_size)
         return out
+
+    def _run(self, model: Any, texts: list[str], batch_size: int) -> np.ndarray:
+        if self.backend == "onnx":
+            return np.asarray(model.encode(texts, batch_size=batch_size))
+        return np.asarray(model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                       convert_to_numpy=True, show_progress_bar=False))
 
     def encode_one(self, text: str) -> np.ndarray:
         """A query's vector: goes before any document batch waiting for the model."""
@@ -176,9 +219,12 @@ class Embedder:
     def windows(self, text: str, overlap: int = 32) -> list[str]:
         """Split a text the model would truncate into overlapping windows that each fit its input."""
         limit = self.max_tokens - 2
-        tok = self.model.tokenizer
-        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
-        offsets = enc["offset_mapping"]
+        model = self.model
+        if self.backend == "onnx":
+            offsets = model.offsets(text)
+        else:
+            enc = model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+            offsets = enc["offset_mapping"]
         if len(offsets) <= limit:
             return [text]
         out: list[str] = []

@@ -46,7 +46,8 @@ def build(settings: Settings, *, background_model: bool = False, listen: bool = 
           check_dimension: bool = True) -> Runtime:
     """Everything a command or the server needs; the model loads lazily (in the background if asked)."""
     db = connect(settings)
-    embedder = Embedder(settings.embedding_model, threads=settings.torch_threads)
+    embedder = Embedder(settings.embedding_model, threads=settings.torch_threads,
+                        backend=settings.embedding_backend, cache_dir=settings.model_cache_dir)
     if check_dimension:
         ensure_embedding_schema(db, embedder.dimension, settings.embedding_model)
     if background_model:

@@ -38,6 +38,13 @@ def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: flo
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
+    return raw
+
+
 def _projects_dir(env: Mapping[str, str]) -> Path:
     if env.get("CLAUDE_PROJECTS_DIR"):
         return Path(env["CLAUDE_PROJECTS_DIR"]).expanduser()
@@ -71,6 +78,8 @@ class Settings:
     startup_context_bytes: int
     torch_threads: int
     backup_keep: int = 14
+    embedding_backend: str = "auto"
+    model_cache_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,9 +95,10 @@ class Settings:
         if url and not url.startswith(("postgresql://", "postgres://")):
             raise ConfigError("DATABASE_URL must start with postgresql:// or postgres://")
         host = env.get("MEMORY_HOST", "").strip() or "127.0.0.1"
+        data_dir = Path(env.get("MEMORY_DATA_DIR", "") or "~/.local/share/claude-memory").expanduser()
         return cls(
             database_url=url,
-            data_dir=Path(env.get("MEMORY_DATA_DIR", "") or "~/.local/share/claude-memory").expanduser(),
+            data_dir=data_dir,
             host=host,
             port=_int(env, "MEMORY_PORT", 3333, 1, 65535),
             api_token=env.get("MEMORY_API_TOKEN", "").strip() or None,
@@ -108,4 +118,7 @@ class Settings:
             startup_context_bytes=_int(env, "STARTUP_CONTEXT_BYTES", 2048, 256, 1_000_000),
             torch_threads=_int(env, "TORCH_THREADS", min(os.cpu_count() or 1, 4), 1, 256),
             backup_keep=_int(env, "BACKUP_KEEP", 14, 1, 10_000),
+            embedding_backend=_choice(env, "EMBEDDING_BACKEND", ("auto", "onnx", "torch"), "auto"),
+            model_cache_dir=Path(env["MODEL_CACHE_DIR"]).expanduser() if env.get("MODEL_CACHE_DIR", "").strip()
+            else data_dir / "models",
         )

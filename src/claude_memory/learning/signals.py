@@ -123,14 +123,18 @@ def corrections_in(transcript: list[dict[str, Any]], detector: Detector) -> list
 
 
 def detector_for(memories: MemoryService) -> Detector:
-    """The classifier with embeddings of the model it was trained on: the service's own model when it is
-    that one, else that model loaded beside it (the offline default, always installed)."""
+    """The classifier with the exact vectors of the model it was trained on (fp32: the int8 search path's
+    vectors differ by ~0.007 cosine, enough to move a threshold set for precision): the service's own
+    embedder when it gives those, else that model loaded beside it (the offline default, always installed)."""
     model = shipped_model()
-    if memories.embedder.model_name == model.embedding_model:
-        return Detector(memories.embedder.encode, model)
+    mine = memories.embedder
+    if mine.model_name == model.embedding_model and (mine.exact or mine.requested_backend == "torch"):
+        return Detector(mine.encode, model)
     from ..embedding import Embedder
 
-    return Detector(Embedder(model.embedding_model, threads=memories.embedder.threads).encode, model)
+    return Detector(Embedder(model.embedding_model, threads=memories.embedder.threads,
+                             backend=memories.embedder.requested_backend,
+                             cache_dir=memories.embedder.cache_dir, exact=True).encode, model)
 
 
 def command_key(line: str) -> str | None:

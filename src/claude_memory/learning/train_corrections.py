@@ -130,9 +130,11 @@ def fit(rows: Sequence[dict[str, Any]], embed: Callable[[list[str]], np.ndarray]
 
 def default_embed() -> tuple[Callable[[list[str]], np.ndarray], str]:
     from ..embedding import Embedder
-    from ..settings import DEFAULT_MODEL
+    from ..settings import DEFAULT_MODEL, Settings
 
-    embedder = Embedder(DEFAULT_MODEL, threads=2)
+    settings = Settings.from_env()
+    embedder = Embedder(DEFAULT_MODEL, threads=2, backend=settings.embedding_backend,
+                        cache_dir=settings.model_cache_dir, exact=True)
     return embedder.encode, DEFAULT_MODEL
 
 
