@@ -21,7 +21,7 @@ from claude_memory.importers.redact import redact
 from claude_memory.learning.context import sentences
 from claude_memory.timeutil import parse_when
 
-BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+BOUNDED = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                          HealthCheck.too_slow])
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40),
@@ -75,6 +75,29 @@ def test_claude_code_parser_never_raises_on_arbitrary_json_lines(rows, trailing_
 @given(st.binary(max_size=1500) | json_values.map(lambda v: json.dumps(v).encode()))
 def test_claude_ai_parser_never_raises(data):
     path = _write(data)
+    result = claude_ai.parse_export(path)
+    assert result.error is None or isinstance(result.error, str)
+    path.unlink()
+
+
+conversation = st.fixed_dictionaries({}, optional={
+    "uuid": json_values, "name": json_values, "created_at": json_values, "updated_at": json_values,
+    "current_leaf_message_uuid": json_values, "project": json_values,
+    "chat_messages": st.lists(st.fixed_dictionaries({}, optional={
+        "uuid": st.text(max_size=6) | json_values, "sender": st.sampled_from(["human", "assistant"]) | json_values,
+        "text": json_values, "created_at": st.text(max_size=30) | json_values,
+        "parent_message_uuid": st.text(max_size=6) | json_values, "attachments": json_values, "files": json_values,
+        "content": st.lists(st.fixed_dictionaries({}, optional={
+            "type": st.sampled_from(["text", "tool_use", "tool_result", "thinking", "x"]) | json_values,
+            "text": json_values, "input": json_values, "content": json_values, "thinking": json_values}),
+            max_size=3) | json_values}), max_size=5) | json_values,
+})
+
+
+@BOUNDED
+@given(st.lists(conversation | json_values, max_size=5) | conversation)
+def test_claude_ai_parser_never_raises_on_export_shaped_json(data):
+    path = _write(json.dumps(data).encode())
     result = claude_ai.parse_export(path)
     assert result.error is None or isinstance(result.error, str)
     path.unlink()

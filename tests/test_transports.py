@@ -126,3 +126,60 @@ def test_initialize_reply_tells_claude_how_to_use_its_memory(live):
     assert 200 < len(instructions.encode()) <= 1024
     for must in ("hybrid_search", "save_memory", "startup_context", "decision", "preference"):
         assert must in instructions
+
+
+@pytest.mark.parametrize(("host", "origin", "status"), [
+    ("[::1]:3333", None, 200), ("127.0.0.1:3333", "http://[::1]:5173", 200), ("app.localhost", None, 200),
+    ("localhost.evil.com", None, 403), ("127.0.0.1.nip.io", None, 403), ("127.0.0.1", "null", 403),
+    ("127.0.0.1", "http://localhost.evil.com", 403), ("127.0.0.1", "file://", 403), ("", None, 403),
+])
+def test_host_and_origin_variants(live, host, origin, status):
+    headers = {"Authorization": f"Bearer {live.token}", "Host": host}
+    if origin is not None:
+        headers["Origin"] = origin
+    assert httpx.get(live.url + "/api/stats", headers=headers).status_code == status
+
+
+def test_token_guards_messages_and_every_api_route(live):
+    """Every /api route and the SSE message endpoint answer 401 without the token (only /health, / and the
+    UI's static shell are open); the OpenAPI document lists the routes."""
+    doc = httpx.get(live.url + "/api/openapi.json", headers={"Authorization": f"Bearer {live.token}"}).json()
+    routes = [(m.upper(), p.replace("{id}", "1").replace("{session_id}", "s1")) for p, ops in doc["paths"].items()
+              for m in ops if p.startswith("/api")]
+    assert len(routes) >= 25
+    for method, path in routes + [("POST", "/messages/?session_id=0123456789abcdef0123456789abcdef")]:
+        assert httpx.request(method, live.url + path, json={}).status_code == 401, (method, path)
+    assert httpx.get(live.url + "/health").status_code == 200
+
+
+def test_extra_host_from_memory_host(runtime):
+    """MEMORY_HOST names one more host the guard accepts (the app built by build_app, over real HTTP on
+    127.0.0.1 with that name in the Host header)."""
+    import dataclasses
+    import threading
+    import time
+
+    import uvicorn
+
+    from claude_memory.runtime import Runtime
+    from claude_memory.web.app import build_app
+    from conftest import free_port
+
+    settings = dataclasses.replace(runtime.settings, host="memory.lan")
+    rt = Runtime(settings, runtime.db, runtime.embedder, runtime.memories, runtime.searcher, runtime.cache,
+                 runtime.overview)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(build_app(rt), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/api/stats"
+        assert httpx.get(url, headers={"Host": "memory.lan:3333"}).status_code == 200
+        assert httpx.get(url, headers={"Host": "other.lan"}).status_code == 403
+        assert httpx.get(url, headers={"Origin": "http://memory.lan:3333"}).status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(30)

@@ -282,7 +282,9 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
                 continue
             if rtype == "system":
                 content = rec.get("content")
-                if rec.get("subtype") in QUIET_SYSTEM or not isinstance(content, str) or not content.strip():
+                subtype = rec.get("subtype")
+                if (isinstance(subtype, str) and subtype in QUIET_SYSTEM) or not isinstance(content, str) \
+                        or not content.strip():
                     result.skipped["metadata: system"] += 1
                     continue
                 uid = place(sid, uid, parent, when, line_no)
