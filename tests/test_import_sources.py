@@ -91,6 +91,36 @@ def test_text_files_become_memories_once(runtime, tmp_path):
     assert again.memories == 0 and again.unchanged == 1
 
 
+def test_a_changed_text_file_leaves_no_old_chunks_behind(runtime, tmp_path):
+    """Re-importing an edited note: chunks it no longer has are soft-deleted (restorable), chunks it still
+    has keep their ids, new ones are added; an edit back to the first text restores the first chunks."""
+    import os
+
+    def para(topic: str) -> str:
+        return (f"The {topic} decision: we keep it because the measurements favoured it clearly. " * 9).strip()
+
+    note = tmp_path / "notes.md"
+    note.write_text("\n\n".join(para(t) for t in ("cache", "queue", "schema", "billing")))
+    os.utime(note, (1_800_000_000, 1_800_000_000))
+    do_import(runtime, text_files=[note], project="infra")
+    first = {c: i for i, c in rows(runtime, "SELECT id, content FROM memories WHERE deleted_at IS NULL")}
+    assert len(first) >= 3
+    note.write_text("\n\n".join(para(t) for t in ("cache", "ledger", "billing")))  # queue, schema gone
+    os.utime(note, (1_800_000_100, 1_800_000_100))
+    changed = do_import(runtime, text_files=[note], project="infra")
+    live = {c: i for i, c in rows(runtime, "SELECT id, content FROM memories WHERE deleted_at IS NULL")}
+    assert all("queue" not in c and "schema" not in c for c in live), live
+    assert any("ledger" in c for c in live) and changed.memories_deleted >= 1
+    assert all(live[c] == first[c] for c in live if c in first)  # a chunk it still has keeps its id
+    assert runtime.searcher.keyword("queue", 5, "infra", None, None)["results"] == []
+    assert rows(runtime, "SELECT count(*) FROM memories WHERE deleted_at IS NOT NULL")[0][0] >= 1  # restorable
+    note.write_text("\n\n".join(para(t) for t in ("cache", "queue", "schema", "billing")))
+    os.utime(note, (1_800_000_200, 1_800_000_200))
+    do_import(runtime, text_files=[note], project="infra")
+    back = {c for (c,) in rows(runtime, "SELECT content FROM memories WHERE deleted_at IS NULL")}
+    assert back == set(first) and not any("ledger" in c for c in back)
+
+
 def test_export_then_import_into_an_empty_database_gives_the_same_memories(runtime, other_dsn, embedder,
                                                                            tmp_path):
     runtime.memories.save("Deploys go through the staging cluster first", ["decision", "deploy"], "manual",

@@ -341,6 +341,31 @@ def set_deleted(cur: Any, memory_id: int, deleted: bool) -> None:
     )
 
 
+def file_version(cur: Any, source: str, project: str | None, when: datetime) -> list[tuple[int, str, bool]]:
+    """(id, content hash, deleted) of the memories a text import made from one version of a file: its
+    source and the file's modification time (to the millisecond) as their time."""
+    cur.execute("SELECT id, content_hash, deleted_at IS NOT NULL FROM memories WHERE source = %s"
+                " AND coalesce(project, '') = coalesce(%s, '') AND tags @> ARRAY['text-import']::text[]"
+                " AND created_at BETWEEN %s - interval '1 millisecond' AND %s + interval '1 millisecond'",
+                (source, project, when, when))
+    return [(int(r[0]), str(r[1]), bool(r[2])) for r in cur.fetchall()]
+
+
+def hashes_with_source(cur: Any, source: str, project: str | None, hashes: Sequence[str]
+                       ) -> list[tuple[int, str, bool]]:
+    """(id, hash, deleted) of memories with this source whose content hash is among `hashes`."""
+    cur.execute("SELECT id, content_hash, deleted_at IS NOT NULL FROM memories WHERE source = %s"
+                " AND coalesce(project, '') = coalesce(%s, '') AND content_hash = ANY(%s)",
+                (source, project, list(hashes)))
+    return [(int(r[0]), str(r[1]), bool(r[2])) for r in cur.fetchall()]
+
+
+def retime(cur: Any, ids: Sequence[int], when: datetime) -> None:
+    """Chunks carried over to a new version of their file take that version's time."""
+    cur.execute("UPDATE memories SET created_at = %s, deleted_at = NULL, updated_at = now() WHERE id = ANY(%s)",
+                (when, list(ids)))
+
+
 def active_by_source(cur: Any, sources: Sequence[str]) -> dict[str, int]:
     """source → id of the newest active memory with that exact source."""
     cur.execute("SELECT DISTINCT ON (source) source, id FROM memories"

@@ -20,7 +20,7 @@ from ..db import sessions as sq
 from ..db.memories import NewMemory
 from ..db.pool import Database
 from ..errors import Conflict, InvalidInput
-from ..memory import MAX_CONTENT_CHARS, MemoryService, clean_tags, content_hash
+from ..memory import MAX_CONTENT_CHARS, MemoryService, clean_content, clean_tags, content_hash
 from ..progress import Progress
 from . import auto_memory as automem
 from . import claude_ai, claude_code, text
@@ -241,14 +241,41 @@ class Importer:
             self.summary.files += 1
             when = datetime.fromtimestamp(st.st_mtime, tz=UTC)
             tags = ["text-import", f"file:{path.name}"[:100]] + self._project_tag(self.options.project)
+            source = f"text/{path.name}"[:200]
             unit = _Unit(file=(str(path), None, st.st_size, st.st_mtime_ns, st.st_size, 0))
             for chunk in text.chunk_text(body):
                 unit.items.append({"content": redact(chunk, self.summary.redacted), "tags": tags,
-                                   "source": f"text/{path.name}"[:200], "project": self.options.project,
-                                   "created_at": when})
+                                   "source": source, "project": self.options.project, "created_at": when})
+            self._replace_version(path, source, when, unit)
             self._queue(self._dedupe(unit))
         bar.close()
         self.flush()
+
+    def _replace_version(self, path: Path, source: str, when: datetime, unit: _Unit) -> None:
+        """A text file read before and changed since: chunks it no longer has are soft-deleted, chunks it
+        still has (or has again) are carried over to the new version's time; the rest are new."""
+        with self.db.cursor() as cur:
+            prev = sq.file_states(cur, [str(path)]).get(str(path))
+        if not prev:
+            return
+        before = datetime.fromtimestamp(prev[1] / 1e9, tz=UTC)
+        wanted = {content_hash(clean_content(it["content"])) for it in unit.items}
+        project = self.options.project
+        with self.db.cursor() as cur:
+            old = mq.file_version(cur, source, project, before)
+            again = [r for r in mq.hashes_with_source(cur, source, project, list(wanted)) if r not in old]
+            gone = [i for i, h, deleted in old if h not in wanted and not deleted]
+            kept = [i for i, h, _ in old + again if h in wanted]
+            if self.options.dry_run:
+                self.summary.memories_deleted += len(gone)
+                return
+            for mid in gone:
+                mq.set_deleted(cur, mid, True)
+            if kept:
+                mq.retime(cur, kept, when)
+        self.summary.memories_deleted += len(gone)
+        if gone or kept:
+            self.memories.cache.clear()
 
     def memories_json(self, path: Path) -> None:
         """The JSON that export_memories writes: every memory back with its tags, project, source, times."""

@@ -18,7 +18,7 @@ class Summary:
     memories: int = 0
     embedded: int = 0
     memories_updated: int = 0  # auto-memory files edited since the last run: their memories, in place
-    memories_deleted: int = 0  # auto-memory files (or parts) gone: their memories, soft-deleted
+    memories_deleted: int = 0  # memories of files gone or changed (auto-memory, text notes), soft-deleted
     write_seconds: float = 0.0  # time inside the write transactions (no parsing, no embedding)
     skipped: Counter[str] = field(default_factory=Counter)
     redacted: Counter[str] = field(default_factory=Counter)
@@ -50,7 +50,7 @@ class Summary:
             f"  messages: {self.messages} archived",
             f"  memories: {self.memories} new ({self.embedded} texts embedded)"
             + (f", {self.memories_updated} updated" if self.memories_updated else "")
-            + (f", {self.memories_deleted} soft-deleted (auto-memory files gone)" if self.memories_deleted else ""),
+            + (f", {self.memories_deleted} soft-deleted (their file changed or is gone)" if self.memories_deleted else ""),
             "  skipped:  " + (_counts(problems) or "nothing"),
             "  secrets redacted: " + (f"{sum(self.redacted.values())} ({_counts(self.redacted)})"
                                       if self.redacted else "0"),
