@@ -228,3 +228,62 @@ def test_behavioral_pass_runs_once_per_session_unless_forced(runtime, one_sessio
         assert forced.sessions == 1 and forced.empty == 1 and len(server.requests) == 3
     finally:
         server.close()
+
+
+def test_distill_killed_midway_leaves_nothing_half_written_and_the_rerun_finishes(runtime, dsn, tmp_path):
+    """SIGKILL of `distill` while the LLM answers: every session is either fully distilled (marked, with
+    all its memories, its raw rows hidden) or untouched; the rerun distills each remaining one once."""
+    import signal
+    import time
+
+    from conftest import wait_until
+
+    write_sessions(tmp_path / "projects", 8, seed=21, turns=(1, 1))
+    do_import(runtime, claude_code_dir=tmp_path / "projects")
+    counter = itertools.count()
+
+    def reply(req):
+        n = next(counter)
+        sid = re.search(r"Session (\S+)\.", user_text(req)).group(1)
+        return 200, json.dumps([{"content": f"{FACTS[n % len(FACTS)]} (session {sid})", "tags": []},
+                                {"content": f"Second fact of session {sid}: the cache is warmed at start.",
+                                 "tags": []}]), 0.4
+
+    server = ScriptedLLM(reply)
+    env = {**os.environ, "DATABASE_URL": dsn, "MEMORY_DATA_DIR": str(tmp_path / "d"), "OLLAMA_URL": server.url,
+           "TORCH_THREADS": "1", "DISTILL_MIN_MESSAGES": "1"}
+    try:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "distill_sessions.py"), "--workers", "2"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: rows(runtime, "SELECT count(*) FROM imported_sessions WHERE distilled")[0][0] >= 2,
+                   timeout=240, interval=0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        time.sleep(0.5)
+
+        def consistent() -> dict[str, bool]:
+            out = {}
+            for sid, distilled in rows(runtime, "SELECT session_id, distilled FROM imported_sessions"):
+                kept = rows(runtime, "SELECT count(*) FROM memories WHERE 'distilled' = ANY(tags)"
+                                     " AND session_id = %s", sid)[0][0]
+                hidden = rows(runtime, "SELECT count(*) FROM memories WHERE session_id = %s"
+                                       " AND 'claude-code-session' = ANY(tags) AND superseded_by IS NOT NULL", sid)[0][0]
+                assert (distilled, kept > 0, hidden > 0) in ((True, True, True), (False, False, False)), sid
+                out[sid] = distilled
+            return out
+
+        after_kill = consistent()
+        assert 2 <= sum(after_kill.values()) < 8, "the run finished before it could be interrupted"
+        asked_before = len(server.sessions_asked())
+        rerun = subprocess.run([sys.executable, str(ROOT / "distill_sessions.py")], env=env, capture_output=True,
+                               text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+    finally:
+        server.close()
+    assert all(consistent().values())
+    counts = rows(runtime, "SELECT session_id, count(*), count(DISTINCT content) FROM memories"
+                           " WHERE 'distilled' = ANY(tags) GROUP BY 1")
+    assert len(counts) == 8 and all(1 <= n == d <= 2 for _, n, d in counts)  # nothing written twice
+    undone = sorted(sid for sid, d in after_kill.items() if not d)
+    redone = server.sessions_asked()[asked_before:]
+    assert sorted(redone) == undone  # the rerun asked exactly the sessions left, each once

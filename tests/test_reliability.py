@@ -4,6 +4,7 @@ the server's process behaviour: a taken port, SIGTERM/SIGHUP, websocket requests
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 
 import httpx
+import psycopg2
 import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
@@ -266,3 +268,42 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_server_killed_during_long_saves_leaves_no_memory_without_its_vectors(dsn, tmp_path):
+    """SIGKILL of the server at several moments of a long save: each memory in the store has its vector
+    and, when longer than the model's window, all its window vectors (one transaction), and the server
+    started again works."""
+    import random
+    import threading
+    import time
+
+    rng = random.Random(9)
+    words = ["ledger", "retry", "cache", "worker", "schema", "token", "deploy", "queue", "metric", "parser"]
+    for delay in (0.3, 1.0, 2.5):
+        server = start_server(dsn, tmp_path / "data")
+        text = " ".join(rng.choice(words) for _ in range(12_000)) + f" (delay {delay})"
+
+        def save(body: str = text, url: str = server.url) -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(url + "/api/memories", json={"content": body}, timeout=120)
+
+        thread = threading.Thread(target=save)
+        thread.start()
+        time.sleep(delay)
+        server.proc.kill()
+        server.proc.wait(30)
+        thread.join(60)
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT m.id, m.embedding IS NOT NULL, length(m.content), count(c.memory_id)"
+                        " FROM memories m LEFT JOIN memory_chunks c ON c.memory_id = m.id GROUP BY m.id")
+            for mid, has_vector, length, chunks in cur.fetchall():
+                assert has_vector, mid
+                assert length < 2000 or chunks >= 2, (mid, length, chunks)
+    server = start_server(dsn, tmp_path / "data")
+    try:
+        ok = httpx.post(server.url + "/api/memories", json={"content": "The store is fine after the kills."},
+                        timeout=60)
+        assert ok.status_code in (200, 201), ok.text
+    finally:
+        stop_server(server)
