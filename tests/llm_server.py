@@ -10,7 +10,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Reply = tuple[int, str, float]  # HTTP status, message content, delay in seconds
+Reply = tuple  # HTTP status, message content, delay in seconds[, finish reason]
 
 
 class ScriptedLLM:
@@ -36,7 +36,8 @@ class ScriptedLLM:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 with outer.lock:
                     outer.requests.append(body)
-                status, content, delay = outer.reply(body)
+                status, content, delay, *rest = outer.reply(body)
+                finish = rest[0] if rest else "stop"  # a 4th element scripts the finish reason ("length")
                 if delay:
                     time.sleep(delay)
                 if status != 200:
@@ -46,7 +47,7 @@ class ScriptedLLM:
                         "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
                         "model": body.get("model", "test"),
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                     "finish_reason": "stop"}],
+                                     "finish_reason": finish}],
                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
                 data = payload.encode()
                 try:

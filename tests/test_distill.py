@@ -287,3 +287,81 @@ def test_distill_killed_midway_leaves_nothing_half_written_and_the_rerun_finishe
     undone = sorted(sid for sid, d in after_kill.items() if not d)
     redone = server.sessions_asked()[asked_before:]
     assert sorted(redone) == undone  # the rerun asked exactly the sessions left, each once
+
+
+def test_a_server_without_json_mode_gets_plain_requests_and_the_session_is_distilled(runtime, one_session):
+    """HTTP 400 to response_format (an OpenAI-compatible server without JSON mode): the client asks again
+    without it, keeps asking plainly, and parses the reply leniently."""
+    server = ScriptedLLM(lambda req: (400, "", 0.0) if "response_format" in req else REPLIES["prose"])
+    try:
+        run("distill", runtime.memories, LLM(server.url, "test", timeout=5), JobOptions())
+    finally:
+        server.close()
+    assert ["response_format" in r for r in server.requests] == [True, False]
+    assert _state(runtime, one_session)[:3] == (True, 0, 2)
+
+
+def test_a_reply_cut_off_by_length_writes_nothing_and_counts_a_failure(runtime, one_session):
+    server = ScriptedLLM(lambda req: (200, GOOD[: len(GOOD) // 2], 0.0, "length"))
+    try:
+        summary = run("distill", runtime.memories, LLM(server.url, "test", timeout=5), JobOptions())
+    finally:
+        server.close()
+    assert summary.failed == 1 and any("cut off" in e for e in summary.errors)
+    assert _state(runtime, one_session)[:3] == (False, 1, 0)
+
+
+def test_the_llm_dying_in_the_middle_of_a_multi_part_session_writes_nothing_until_a_later_run(runtime, tmp_path):
+    write_sessions(tmp_path / "projects", 1, seed=9, turns=(14, 14))
+    do_import(runtime, claude_code_dir=tmp_path / "projects")
+    (sid,) = [r[0] for r in rows(runtime, "SELECT session_id FROM imported_sessions")]
+
+    def reply(req):
+        n = int(re.search(r"Transcript part (\d+) of", user_text(req)).group(1))
+        return 200, json.dumps([{"content": FACTS[(n - 1) % len(FACTS)] + f" (part {n})", "tags": []}]), 0.0
+
+    first = ScriptedLLM(reply)
+    answered = []
+
+    def dying(req):
+        if len(answered) >= 3:  # the LLM process dies after three parts: the connection drops unanswered
+            raise ConnectionAbortedError("the LLM died")
+        answered.append(1)
+        return reply(req)
+
+    first.reply = dying
+    try:
+        with pytest.raises(Unavailable):
+            run("distill", runtime.memories, LLM(first.url, "test", timeout=5), JobOptions(context_chars=1000))
+    finally:
+        first.close()
+    assert len(answered) == 3
+    assert _state(runtime, sid)[:3] == (False, 0, 0)  # nothing half-written, not marked, no failure counted
+    second = ScriptedLLM(reply)
+    try:
+        run("distill", runtime.memories, LLM(second.url, "test", timeout=5), JobOptions(context_chars=1000))
+    finally:
+        second.close()
+    distilled, failures, kept, _ = _state(runtime, sid)
+    assert distilled and failures == 0 and kept >= 10
+
+
+def test_distill_project_takes_only_that_projects_sessions(runtime, tmp_path):
+    for name, seed in (("alpha", 31), ("beta", 32)):
+        write_sessions(tmp_path / name / "projects", 2, seed=seed, turns=(1, 1))
+        for f in (tmp_path / name / "projects").rglob("*.jsonl"):
+            f.write_text(f.read_text().replace('"cwd": "', f'"cwd": "/work/{name}'))
+        do_import(runtime, claude_code_dir=tmp_path / name / "projects")
+    projects = dict(rows(runtime, "SELECT session_id, project FROM imported_sessions"))
+    assert sorted(set(projects.values())) != [] and len(set(projects.values())) >= 2
+    target = sorted(set(projects.values()))[0]
+    server = ScriptedLLM(lambda req: REPLIES["valid"])
+    try:
+        run("distill", runtime.memories, LLM(server.url, "test", timeout=5),
+            JobOptions(project=target, min_messages=1))
+    finally:
+        server.close()
+    asked = set(server.sessions_asked())
+    assert asked == {s for s, p in projects.items() if p == target}
+    done = dict(rows(runtime, "SELECT session_id, distilled FROM imported_sessions"))
+    assert all(done[s] == (projects[s] == target) for s in projects)
