@@ -227,3 +227,90 @@ def test_an_import_killed_midway_resumes_to_the_same_content(dsn, other_dsn, tmp
     onnx = Settings.from_env().embedding_backend != "torch"
     assert a.shape == b.shape and float(cos.min()) > (0.97 if onnx else 0.9999)
     assert float(cos.mean()) > (0.99 if onnx else 0.9999)
+
+
+def test_two_imports_at_once_take_turns_and_store_everything_once(dsn, other_dsn, tmp_path):
+    """Two `import` processes started together on the same tree (the advisory lock): both exit 0 and the
+    store equals one import's."""
+    tree = tmp_path / "projects"
+    write_sessions(tree, 12, seed=41, turns=(2, 3))
+    procs = [_cli(dsn, tmp_path / f"d{i}", "--projects-dir", str(tree)) for i in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    single = _cli(other_dsn, tmp_path / "d3", "--projects-dir", str(tree))
+    _, err = single.communicate(timeout=600)
+    assert single.returncode == 0, err
+    (m1, v1, s1), (m2, v2, s2) = _content(dsn), _content(other_dsn)
+    assert m1 == m2 and s1 == s2 and [r[:6] for r in v1] == [r[:6] for r in v2]
+
+
+def test_a_transcript_that_shrank_or_was_rewritten_is_read_again_from_the_start(runtime, tmp_path):
+    """A file shorter than what was read (rewritten by a tool, restored from a backup) is read from the
+    start: new records are imported, records already archived are not duplicated."""
+    import json as _json
+    import os as _os
+
+    def line(uid: str, text: str, parent: str | None = None) -> str:
+        return _json.dumps({"type": "user", "sessionId": "s-shrink", "uuid": uid, "parentUuid": parent,
+                            "cwd": "/home/u/app", "timestamp": "2026-05-01T10:00:00Z",
+                            "message": {"role": "user", "content": text}}) + "\n"
+
+    folder = tmp_path / "projects" / "-home-u-app"
+    folder.mkdir(parents=True)
+    f = folder / "s-shrink.jsonl"
+    long_texts = [f"Message number {i} about the retry policy of the payment worker, long enough." for i in range(6)]
+    f.write_text("".join(line(f"u{i}", t, f"u{i - 1}" if i else None) for i, t in enumerate(long_texts)))
+    do_import(runtime, claude_code_dir=tmp_path / "projects")
+    assert rows(runtime, "SELECT count(*) FROM messages")[0][0] == 6
+    f.write_text(line("u0", long_texts[0]) + line("n1", "A new first reply after the rewrite, about the ledger.",
+                                                  "u0"))
+    _os.utime(f, (1_900_000_000, 1_900_000_000))
+    again = do_import(runtime, claude_code_dir=tmp_path / "projects")
+    texts = [r[0] for r in rows(runtime, "SELECT text FROM messages ORDER BY id")]
+    assert len(texts) == 7 and texts[-1].startswith("A new first reply")  # nothing lost, u0 not twice
+    assert again.messages == 1
+
+
+def test_a_hostile_working_directory_never_fails_the_run_nor_loses_the_message(runtime, tmp_path):
+    """A record whose cwd is 9,000 characters (far past any real path and PostgreSQL's btree limit, which
+    used to crash the whole import): the cwd is ignored and counted, the message is archived and becomes a
+    memory, the other files import, and a rerun reads nothing new."""
+    import json as _json
+    import random as _random
+
+    rng = _random.Random(4)
+    cwd = "/home/u/" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(9000))
+    folder = tmp_path / "projects" / "-home-u-app"
+    folder.mkdir(parents=True)
+
+    def session(sid: str, where: str) -> str:
+        return _json.dumps({"type": "user", "sessionId": sid, "uuid": f"{sid}-1", "parentUuid": None,
+                            "cwd": where, "timestamp": "2026-05-01T10:00:00Z",
+                            "message": {"role": "user", "content": "The deploy checklist lives in docs/deploy.md"
+                                                                   f" and is reviewed before every release ({sid})."}})
+
+    (folder / "bad.jsonl").write_text(session("bad", cwd) + "\n")
+    (folder / "good.jsonl").write_text(session("good", "/home/u/app") + "\n")
+    summary = do_import(runtime, claude_code_dir=tmp_path / "projects")
+    assert summary.failed == 0 and summary.skipped["working directory too long (ignored)"] == 1
+    assert rows(runtime, "SELECT session_id, project FROM imported_sessions ORDER BY 1") == [("bad", None),
+                                                                                            ("good", "app")]
+    assert len(rows(runtime, "SELECT 1 FROM memories WHERE content LIKE 'The deploy checklist%'")) == 2
+    again = do_import(runtime, claude_code_dir=tmp_path / "projects")
+    assert again.failed == 0 and again.messages == 0
+
+
+def test_a_project_path_the_database_refuses_falls_back_to_its_folder_name(runtime):
+    """The safety net under the cwd bound: if registering a project path fails in PostgreSQL, the session
+    still imports, named by its last folder, and the refusal is counted."""
+    from claude_memory.importers.job import Importer, ImportOptions
+
+    importer = Importer(runtime.db, runtime.memories, ImportOptions())
+    import random as _random
+
+    rng = _random.Random(8)  # incompressible: past the btree row limit of projects.path even compressed
+    long_path = "/srv/" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(9000)) + "/shop"
+    with runtime.db.cursor() as cur:
+        assert importer._project_of(cur, long_path) == "shop"
+        assert importer._project_of(cur, "/srv/ok/shop") == "shop"  # the transaction is still usable
+    assert importer.summary.skipped["project path refused by the database"] == 1

@@ -343,14 +343,21 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
     return result
 
 
+MAX_CWD_CHARS = 1024  # longer is no real working directory (a hostile or corrupt record): ignored, counted
+MAX_BRANCH_CHARS = 255
+
+
 def _note_session(result: FileResult, sid: str, rec: dict[str, Any]) -> None:
     s = result.session(sid)
     cwd = storable(rec.get("cwd"))
     if cwd and s.cwd is None:
-        s.cwd = cwd
+        if len(cwd) > MAX_CWD_CHARS:
+            result.skipped["working directory too long (ignored)"] += 1
+        else:
+            s.cwd = cwd
     branch = storable(rec.get("gitBranch"))
     if s.git_branch is None and branch:
-        s.git_branch = branch
+        s.git_branch = branch[:MAX_BRANCH_CHARS]
 
 
 def _chain_order(nodes: dict[str, tuple[str | None, float, int]]) -> list[str]:

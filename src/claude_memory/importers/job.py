@@ -324,9 +324,7 @@ class Importer:
                 replies = sq.existing_replies(cur, s.session_id, reply_ids) if reply_ids else {}
                 appends = [(replies[m.message_id], m) for m in fresh if m.message_id in replies]
                 fresh = [m for m in fresh if m.message_id not in replies]
-                project = self.options.project or (
-                    sq.project_for_cwd(cur, s.cwd) if s.cwd and not self.options.dry_run else
-                    _basename(s.cwd))
+                project = self.options.project or self._project_of(cur, s.cwd)
                 unit.sessions.append(_SessionPart(s, project, source_path, fresh, appends))
                 tags = base_tags + self._project_tag(project)
                 source = f"{origin}/{s.session_id[:8]}"
@@ -340,6 +338,21 @@ class Importer:
                                            "source": source, "project": project, "session_id": s.session_id,
                                            "created_at": m.timestamp, "uuid": m.uuid})
         return self._dedupe(unit)
+
+    def _project_of(self, cur: Any, cwd: str | None) -> str | None:
+        """The project of a working directory; a path the database refuses to register (too long for its
+        index, say) gets its last folder as a name and no projects row, counted — never a failed run."""
+        if not cwd or self.options.dry_run:
+            return _basename(cwd)
+        cur.execute("SAVEPOINT project_name")
+        try:
+            name = sq.project_for_cwd(cur, cwd)
+        except psycopg2.Error:
+            cur.execute("ROLLBACK TO SAVEPOINT project_name")
+            self.summary.skipped["project path refused by the database"] += 1
+            return (_basename(cwd) or "")[:200] or None
+        cur.execute("RELEASE SAVEPOINT project_name")
+        return name
 
     def _dedupe(self, unit: _Unit) -> _Unit:
         """Drop items whose exact text is already stored in their project, so nothing is embedded twice."""
