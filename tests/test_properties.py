@@ -183,3 +183,29 @@ def test_every_search_gives_results_or_a_domain_error(searcher, query, mode, pro
     except ClaudeMemoryError:
         return
     assert isinstance(out["results"], list)
+
+
+@pytest.mark.parametrize("depth", [70, 900, 50_000])
+def test_deeply_nested_json_is_skipped_and_counted_never_a_crash(depth, tmp_path):
+    """JSON nested past any real transcript's depth (900 still decodes, 50,000 does not): the Claude Code
+    line and the claude.ai conversation are skipped and counted, the rest of the file imports; it used to
+    overflow the stack (RecursionError) and stop the run."""
+    nested = "[" * depth + "1" + "]" * depth
+    ok = json.dumps({"type": "user", "sessionId": "s", "uuid": "u2", "message": {"role": "user",
+                                                                                 "content": "this one is fine"}})
+    bad = ('{"type": "assistant", "sessionId": "s", "uuid": "u1", "message": {"role": "assistant", "content": '
+           '[{"type": "tool_use", "name": "Write", "input": {"deep": ' + nested + '}}]}}')
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text(bad + "\n" + ok + "\n")
+    result = claude_code.parse_file(transcript)
+    assert (set(result.skipped) & {"nesting too deep", "invalid json"}) and \
+        [m.text for s in result.sessions.values() for m in s.messages] == ["this one is fine"]
+    export = tmp_path / "conversations.json"
+    conversation = {"uuid": "c1", "name": "ok", "chat_messages": [{"uuid": "m1", "sender": "human",
+                                                                     "text": "a fine message"}]}
+    export.write_text("[" + json.dumps(conversation) + ', {"uuid": "c2", "chat_messages": ' + nested + "}]")
+    parsed = claude_ai.parse_export(export)
+    if depth < 10_000:
+        assert parsed.error is None and parsed.skipped["nesting too deep"] == 1 and "c1" in parsed.sessions
+    else:
+        assert parsed.error and "not JSON" in parsed.error

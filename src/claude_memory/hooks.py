@@ -109,7 +109,7 @@ def install(settings_path: Path, command: str, env_file: Path | None = None) -> 
         if text.strip():
             try:
                 loaded = json.loads(text)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise InvalidInput(f"{settings_path} is not valid JSON ({exc}); not touching it") from exc
             if not isinstance(loaded, dict):
                 raise InvalidInput(f"{settings_path} does not hold a JSON object; not touching it")

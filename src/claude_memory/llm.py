@@ -94,7 +94,7 @@ def _find_json(text: str) -> Any:
         cand = cand.strip()
         try:
             return json.loads(cand)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         # only where the reply's JSON begins (its first bracket or brace): a value found deeper inside a
         # cut-off reply (an item, an empty tags list) must not pass for the answer

@@ -132,7 +132,7 @@ def parse_export(path: Path) -> FileResult:
     except OSError as exc:
         result.error = f"unreadable: {exc.strerror or exc}"
         return result
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         result.error = f"not JSON: {exc}"
         return result
     if isinstance(data, dict) and isinstance(data.get("conversations"), list):
@@ -141,6 +141,9 @@ def parse_export(path: Path) -> FileResult:
         result.error = "not a claude.ai export: expected a list of conversations"
         return result
     for conv in data:
+        if k.too_deep(conv):
+            result.skipped["nesting too deep"] += 1
+            continue
         parse_conversation(conv, result)
     result.end_offset = path.stat().st_size
     return result

@@ -244,7 +244,7 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
                 continue
             try:
                 rec = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # nesting past the decoder's depth is invalid here too
                 if not complete:
                     result.skipped["truncated last line"] += 1
                     break  # not consumed: a writer may still be finishing it
@@ -254,6 +254,9 @@ def parse_file(path: Path, *, offset: int = 0, start_line: int = 0, default_sess
             result.lines, result.end_offset = line_no, end
             if not isinstance(rec, dict):
                 result.skipped["not an object"] += 1
+                continue
+            if k.too_deep(rec):
+                result.skipped["nesting too deep"] += 1
                 continue
             rtype = rec.get("type")
             sid = ident(rec.get("sessionId")) or default_session

@@ -283,7 +283,7 @@ class Importer:
             data = json.loads(path.read_bytes().decode("utf-8", errors="replace"))
         except OSError as exc:
             raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidInput(f"{path} is not JSON: {exc}") from exc
         rows = data.get("memories") if isinstance(data, dict) else data
         if not isinstance(rows, list):

@@ -71,3 +71,18 @@ class FileResult:
         if session_id not in self.sessions:
             self.sessions[session_id] = Session(session_id)
         return self.sessions[session_id]
+
+
+MAX_NESTING = 64  # deeper JSON is no transcript a tool wrote; walking it recursively would overflow the stack
+
+
+def too_deep(value: object, limit: int = MAX_NESTING) -> bool:
+    """Whether lists/objects nest deeper than `limit` (iterative: safe on any depth)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (list, dict)):
+            if depth >= limit:
+                return True
+            stack.extend((c, depth + 1) for c in (v.values() if isinstance(v, dict) else v))
+    return False
