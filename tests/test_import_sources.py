@@ -314,3 +314,37 @@ def test_a_project_path_the_database_refuses_falls_back_to_its_folder_name(runti
         assert importer._project_of(cur, long_path) == "shop"
         assert importer._project_of(cur, "/srv/ok/shop") == "shop"  # the transaction is still usable
     assert importer.summary.skipped["project path refused by the database"] == 1
+
+
+def test_a_message_the_database_cannot_index_is_still_archived(runtime, tmp_path):
+    """A message of 72,000 distinct words (a pasted word list: its search vector overflows PostgreSQL's 1 MB
+    tsvector) used to make the database refuse the whole file's transaction, losing every message in it.
+    Now the messages are archived first; only that one memory is left out, counted, with its reason."""
+    import json as _json
+    import random as _random
+
+    rng = _random.Random(12)
+    huge = " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(5)) + "q" + str(i)
+                    for i in range(72_000))
+    assert len(huge) < 1_000_000  # within a memory's size limit: it is the index that refuses it
+    folder = tmp_path / "projects" / "-home-u-app"
+    folder.mkdir(parents=True)
+    recs = [{"type": "user", "sessionId": "s", "uuid": "u1", "parentUuid": None, "cwd": "/home/u/app",
+             "timestamp": "2026-05-01T10:00:00Z", "message": {"role": "user", "content": huge}},
+            {"type": "user", "sessionId": "s", "uuid": "u2", "parentUuid": "u1", "cwd": "/home/u/app",
+             "timestamp": "2026-05-01T10:01:00Z",
+             "message": {"role": "user", "content": "Sorry, wrong paste. The real question: why is the export slow?"}}]
+    (folder / "s.jsonl").write_text("\n".join(_json.dumps(r) for r in recs) + "\n")
+    import numpy as _np
+
+    def unit_vectors(texts):  # the refusal under test is the database's; skip embedding 800k characters
+        v = _np.zeros(runtime.embedder.dimension, dtype=_np.float32)
+        v[0] = 1.0
+        return [(v, []) for _ in texts]
+
+    summary = do_import(runtime, claude_code_dir=tmp_path / "projects", embed=unit_vectors)
+    assert summary.failed == 0 and summary.messages == 2
+    assert summary.skipped["memory refused by the database (message archived)"] == 1, summary.as_dict()
+    assert rows(runtime, "SELECT length(text) FROM messages WHERE uuid = 'u1'") == [(len(huge),)]
+    assert rows(runtime, "SELECT count(*) FROM memories WHERE content LIKE 'Sorry, wrong paste%'") == [(1,)]
+    assert do_import(runtime, claude_code_dir=tmp_path / "projects", embed=unit_vectors).messages == 0

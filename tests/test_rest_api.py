@@ -376,3 +376,18 @@ def test_the_ui_types_are_generated_from_the_current_document():
     """ui/openapi.json (from which ui/src/api/schema.d.ts is generated) is the server's document today."""
     committed = json.loads((ROOT / "ui" / "openapi.json").read_text())
     assert committed == json.loads(json.dumps(rest.document())), "run scripts/ui-check and commit the result"
+
+
+def test_a_memory_the_database_cannot_index_is_a_clear_400(api, dsn):
+    """72,000 distinct words (under the 1M-character limit) overflow PostgreSQL's tsvector: a 400 naming the
+    reason, not a 500; nothing half-saved; the server goes on."""
+    import random
+
+    rng = random.Random(12)
+    huge = " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(5)) + "q" + str(i)
+                    for i in range(72_000))
+    before = sql(dsn, "SELECT count(*) FROM memories")
+    message = api.fails("POST", "/api/memories", 400, json={"content": huge}, timeout=300)
+    assert "database refused" in message and "tsvector" in message
+    assert sql(dsn, "SELECT count(*) FROM memories") == before
+    assert api.ok("GET", "/api/stats")["total_memories"] >= 1

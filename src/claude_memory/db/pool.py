@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.pool
 from pgvector.psycopg2 import register_vector
 
-from ..errors import Unavailable
+from ..errors import InvalidInput, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,12 @@ class Database:
             try:
                 yield conn
                 conn.commit()
+            except (psycopg2.DataError, psycopg2.errors.ProgramLimitExceeded) as exc:
+                if not conn.closed:
+                    conn.rollback()
+                # the input, not the server: a clear 400 / tool error instead of a 500
+                raise InvalidInput(f"the database refused this input: {str(exc).strip().splitlines()[0][:200]}") \
+                    from exc
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
                 broken = bool(conn.closed) or isinstance(exc, psycopg2.InterfaceError) or _lost(exc)
                 if not broken:

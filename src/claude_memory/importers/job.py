@@ -19,7 +19,7 @@ from ..db import memories as mq
 from ..db import sessions as sq
 from ..db.memories import NewMemory
 from ..db.pool import Database
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, Unavailable
 from ..memory import MAX_CONTENT_CHARS, MemoryService, clean_content, clean_tags, content_hash
 from ..progress import Progress
 from . import auto_memory as automem
@@ -423,16 +423,42 @@ class Importer:
                 i += 1
             started = time.perf_counter()
             try:
-                self._write(u)
-            except psycopg2.OperationalError:
-                raise  # the database went away: stop, the next run resumes
-            except (psycopg2.Error, UnicodeError, ValueError) as exc:  # data refused: skip this file, go on
+                self._write_keeping_words(u)
+            except Unavailable:
+                raise  # the database went away (the pool says so): stop, the next run resumes
+            except (psycopg2.Error, InvalidInput, UnicodeError, ValueError, RecursionError) as exc:  # refused: skip, go on
                 where = u.file[0] if u.file else ", ".join(p.session.session_id for p in u.sessions)
                 self.summary.failed += 1
                 self.summary.skipped["rejected by the database"] += 1
                 self.summary.errors.append(f"{where}: rejected by the database: {str(exc).strip()[:200]}")
             finally:
                 self.summary.write_seconds += time.perf_counter() - started
+
+    def _write_keeping_words(self, unit: _Unit) -> None:
+        """Write a unit; if the database refuses it and it carries memories, the archive comes first: the
+        messages and the file's offset are written without them, then each memory alone, and only the
+        memories the database refuses are left out (counted)."""
+        try:
+            self._write(unit)
+            return
+        except Unavailable:
+            raise
+        except (psycopg2.Error, InvalidInput, UnicodeError, ValueError, RecursionError):
+            # statement-level refusals, OperationalError ones included (a tsvector over its size limit is
+            # ProgramLimitExceeded); a lost connection reaches here as Unavailable instead
+            if not unit.items or not (unit.sessions or unit.file):
+                raise
+        items, unit.items = unit.items, []
+        self._write(unit)  # the user's words, whatever their memories do
+        for it in items:
+            try:  # its message was archived just above: no uuid check left to make
+                self._write(_Unit(items=[{k: v for k, v in it.items() if k != "uuid"}]))
+            except Unavailable:
+                raise
+            except (psycopg2.Error, InvalidInput, UnicodeError, ValueError, RecursionError) as exc:
+                self.summary.skipped["memory refused by the database (message archived)"] += 1
+                self.summary.errors.append(f"memory of {it.get('session_id') or it.get('source')}: refused by "
+                                           f"the database: {str(exc).strip()[:160]}")
 
     def _write(self, unit: _Unit) -> None:
         with self.db.cursor() as cur:
