@@ -127,22 +127,24 @@ def test_search_bars_follow_the_scores_and_keyword_terms_are_marked(page, live):
     box.fill("Stripe webhooks backoff")
     p.wait_for_selector("[data-testid=results] li")
     rows = p.locator("[data-testid=results] li")
-    scores = [float(x) for x in rows.evaluate_all("els => els.map(e => e.dataset.score)")]
-    widths = rows.locator(".bar > span").evaluate_all("els => els.map(e => parseFloat(e.style.width))")
+    pairs = rows.evaluate_all("els => els.map(e => [Number(e.dataset.score), "
+                          "parseFloat(e.querySelector('.bar > span').style.width)])")  # one read: the list may re-render between two
+    scores = [sc for sc, _ in pairs]
     assert scores == sorted(scores, reverse=True) and len(scores) >= 2
-    for s, w in zip(scores, widths, strict=True):
-        assert abs(w - 100 * s / scores[0]) < 0.2
+    for sc, w in pairs:
+        assert abs(w - 100 * sc / scores[0]) < 0.2
     assert "The billing service retries" in rows.first.inner_text()
     p.get_by_label("Mode").select_option("keyword")
     p.wait_for_function("() => document.querySelectorAll('[data-testid=results] mark').length > 0")
     marks = {m.lower() for m in p.locator("[data-testid=results] mark").all_inner_texts()}
     assert marks <= {"stripe", "webhooks", "backoff"} and "stripe" in marks
     p.get_by_label("Mode").select_option("semantic")
-    p.wait_for_function("() => !document.querySelector('[data-testid=results] mark')")
+    p.wait_for_function("() => !document.querySelector('[data-testid=results] mark')"
+                        " && document.querySelectorAll('[data-testid=results] li').length > 0")
     rows = p.locator("[data-testid=results] li")
-    sims = [float(x) for x in rows.evaluate_all("els => els.map(e => e.dataset.score)")]
-    widths = rows.locator(".bar > span").evaluate_all("els => els.map(e => parseFloat(e.style.width))")
-    assert all(abs(w - 100 * s) < 0.2 for s, w in zip(sims, widths, strict=True))
+    pairs = rows.evaluate_all("els => els.map(e => [Number(e.dataset.score), "
+                          "parseFloat(e.querySelector('.bar > span').style.width)])")
+    assert pairs and all(abs(w - 100 * sc) < 0.2 for sc, w in pairs)
 
 
 def test_detail_shows_related_and_an_edit_survives_a_reload(page, live, api):
