@@ -365,3 +365,20 @@ def test_distill_project_takes_only_that_projects_sessions(runtime, tmp_path):
     assert asked == {s for s, p in projects.items() if p == target}
     done = dict(rows(runtime, "SELECT session_id, distilled FROM imported_sessions"))
     assert all(done[s] == (projects[s] == target) for s in projects)
+
+
+def test_a_near_duplicate_of_an_earlier_sessions_distilled_memory_is_dropped(runtime, tmp_path):
+    for seed in (51, 52):  # two sessions of the same project (the first project of each call)
+        write_sessions(tmp_path / "projects", 1, seed=seed, turns=(1, 1))
+    do_import(runtime, claude_code_dir=tmp_path / "projects")
+    assert len(rows(runtime, "SELECT DISTINCT project FROM imported_sessions")) == 1
+    wording = iter(["The billing worker retries payments three times with exponential backoff.",
+                    "The billing worker retries payments three times, with exponential backoff."])
+    server = ScriptedLLM(lambda req: (200, json.dumps([{"content": next(wording), "tags": []}]), 0.0))
+    try:
+        summary = run("distill", runtime.memories, LLM(server.url, "test", timeout=5), JobOptions(min_messages=1))
+    finally:
+        server.close()
+    assert len(server.requests) == 2 and summary.sessions == 2 and summary.dropped_duplicates == 1
+    assert rows(runtime, "SELECT count(*) FROM memories WHERE 'distilled' = ANY(tags)") == [(1,)]
+    assert rows(runtime, "SELECT count(*) FROM imported_sessions WHERE distilled") == [(2,)]
