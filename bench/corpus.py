@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +96,136 @@ def cached_vectors(embed, model_key: str, texts: list[str], shard: int = 2000, l
         parts.append(vecs)
         log(f"  embedded {start + len(chunk)}/{len(texts)}")
     return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+# --- the realistic corpus (issue 15) ------------------------------------------------------------------------
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _real_units() -> tuple[list[str], list[str]]:
+    """Sentences of real text (the fixtures' transcripts and the LoCoMo development dialogues, summaries and
+    observations), and real questions (LoCoMo's questions, the fixtures' user prompts)."""
+    from claude_memory.importers.claude_code import parse_file
+    from claude_memory.importers.model import TEXT, TOOL_RESULT
+
+    texts: list[str] = []
+    asks: list[str] = []
+    for path in sorted((SHARED / "fixtures" / "claude_code").rglob("*.jsonl")):
+        for session in parse_file(path).sessions.values():
+            for m in session.messages:
+                if m.kind in (TEXT, TOOL_RESULT) and m.text:
+                    texts.append(m.text[:4000])
+                    if m.role == "user" and m.kind == TEXT and len(m.text) < 300:
+                        asks.append(m.text)
+    for conv in json.loads((SHARED / "data" / "locomo" / "locomo-dev5.json").read_text()):
+        c = conv["conversation"]
+        for key, turns in c.items():
+            if key.startswith("session_") and isinstance(turns, list):
+                texts.extend(f"{t['speaker']}: {t['text']}" for t in turns if t.get("text"))
+        for part in ("session_summary", "event_summary", "observation"):
+            texts.append(json.dumps(conv.get(part, {}), ensure_ascii=False).replace('"', " "))
+        asks.extend(qa["question"] for qa in conv["qa"])
+    units = []
+    for t in texts:
+        for s in _SENTENCE.split(t):
+            s = " ".join(s.split())
+            if 3 <= len(s.split()) <= 80:
+                units.append(s)
+    return sorted(set(units)), sorted(set(asks))
+
+
+def _bigrams(units: list[str]) -> dict[str, list[str]]:
+    chain: dict[str, list[str]] = {}
+    for u in units:
+        words = u.split()
+        for a, b in zip(words, words[1:], strict=False):
+            chain.setdefault(a, []).append(b)
+    return chain
+
+
+@dataclass
+class Memory:
+    project: str
+    content: str
+    session: str
+    created_at: datetime
+
+
+def realistic(n: int, seed: int = 11) -> tuple[list[Memory], list[tuple[str, str | None]]]:
+    """n memories made of real sentences and sentences walked on real text's word bigrams (so words follow
+    real text's Zipf-like frequencies, with a long tail of identifiers), 5% of them longer than the model's window; grouped in sessions of one project
+    each, in time order; projects of very different sizes. Also 200 queries: real questions and phrases
+    from the memories, a quarter of them filtered by project."""
+    rng = random.Random(seed)
+    units, asks = _real_units()
+    chain = _bigrams(units)
+    starts = [u.split()[0] for u in units]
+
+    def sentence() -> str:
+        """A real sentence (30%) or a new one walked on the real text's word bigrams, so that sentences do
+        not repeat across memories the way a small pool of real ones would."""
+        if rng.random() < 0.3:
+            return rng.choice(units)
+        words = [rng.choice(starts)]
+        while len(words) < 40 and words[-1][-1:] not in ".!?" and words[-1] in chain:
+            words.append(rng.choice(chain[words[-1]]))
+        return " ".join(words)
+
+    weights = [1 / (i + 1) for i in range(len(PROJECTS))]
+    idents = [w for w in {x.strip(".,:;()[]'\"`") for u in units for x in u.split()} if w.isalpha() and len(w) > 3]
+    idents.sort()
+    out: list[Memory] = []
+    seen: set[str] = set()
+    t = datetime(2024, 1, 1, tzinfo=UTC)
+    session_no = 0
+    while len(out) < n:
+        project = rng.choices(PROJECTS, weights)[0]
+        session_no += 1
+        sid = f"bench-{seed}-{session_no:06d}"
+        for _ in range(min(n - len(out), int(rng.expovariate(1 / 20)) + 1)):
+            r = rng.random()
+            k = rng.randint(1, 2) if r < 0.7 else rng.randint(3, 6) if r < 0.95 else rng.randint(14, 40)
+            text = " ".join(sentence() for _ in range(k))
+            if rng.random() < 0.35:  # the long tail: file names, functions, tickets a session mentions
+                a, b = rng.sample(idents, 2)
+                text += rng.choice([f" See {a.lower()}_{b.lower()}.py.", f" Ticket {a[:3].upper()}-{rng.randint(10, 99999)}.",
+                                    f" In {a.lower()}/{b.lower()}.ts line {rng.randint(1, 900)}."])
+            if text in seen:
+                continue
+            seen.add(text)
+            t += timedelta(seconds=rng.randint(5, 600))
+            out.append(Memory(project, text, sid, t))
+        t += timedelta(hours=rng.randint(1, 30))
+    qs: list[tuple[str, str | None]] = []
+    for i in range(200):
+        r = rng.random()
+        if r < 0.4:
+            text = rng.choice(asks)
+        else:
+            words = rng.choice(out).content.split()
+            k = rng.randint(2, 6)
+            start = rng.randint(0, max(0, len(words) - k))
+            text = " ".join(words[start:start + k])
+        project = rng.choices(PROJECTS, weights)[0] if i % 4 == 0 else None
+        qs.append((text, project))
+    return out, qs
+
+
+def embedded(embedder, model_key: str, mems: list[Memory], log=print) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """Each memory's vector and window vectors exactly as `MemoryService.embed_documents` makes them (windows
+    by the model's tokenizer, the memory vector their normalised mean), from cached real embeddings."""
+    windows = [embedder.windows(m.content) for m in mems]
+    flat = [w for ws in windows for w in ws]
+    vecs = cached_vectors(lambda c: embedder.encode(c, batch_size=32), model_key + "/windows", flat, log=log)
+    out: list[tuple[np.ndarray, list[np.ndarray]]] = []
+    i = 0
+    for ws in windows:
+        part = vecs[i:i + len(ws)]
+        i += len(ws)
+        if len(ws) == 1:
+            out.append((part[0], []))
+        else:
+            mean = part.mean(axis=0)
+            out.append((mean / (np.linalg.norm(mean) or 1.0), list(part)))
+    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -99,6 +100,7 @@ def run(data: list[dict[str, Any]], granularity: str, mode: str, database_url: s
     per_cat: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     t0 = time.time()
     stored = 0
+    latencies: list[float] = []  # per question, end to end in the service (query embedding included)
     for sample in data:
         project = str(sample.get("sample_id", "conversation"))
         docs = documents(sample, granularity)
@@ -110,7 +112,10 @@ def run(data: list[dict[str, Any]], granularity: str, mode: str, database_url: s
             if not question:
                 continue
             gold = evidence_units(qa, granularity)
-            ranked = [unit_of.get(i) for i in search(rt, mode, question, project, 10)]
+            t = time.perf_counter()
+            found_ids = search(rt, mode, question, project, 10)
+            latencies.append((time.perf_counter() - t) * 1000)
+            ranked = [unit_of.get(i) for i in found_ids]
             scores = {}
             for k in (5, 10):
                 found = {u for u in ranked[:k] if u in gold}
@@ -133,6 +138,9 @@ def run(data: list[dict[str, Any]], granularity: str, mode: str, database_url: s
         "fraction_at_10": mean(totals["fraction_at_10"]), "recall_any_at_10": mean(totals["recall_any_at_10"]),
         "per_category": {c: {n: mean(v) for n, v in d.items()} | {"questions": len(d["fraction_at_10"])}
                          for c, d in sorted(per_cat.items())},
+        "ms_per_question": round(statistics.mean(latencies), 2) if latencies else None,
+        "ms_per_question_p50": round(statistics.median(latencies), 2) if latencies else None,
+        "ms_per_question_p95": round(sorted(latencies)[int(0.95 * (len(latencies) - 1))], 2) if latencies else None,
         "seconds": round(time.time() - t0, 1), "machine": machine(),
     }
 
@@ -152,7 +160,9 @@ def main() -> int:
     write_json(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
     print(f"{args.granularity}/{args.mode}: fraction@5={result['fraction_at_5']} "
-          f"fraction@10={result['fraction_at_10']} recall_any@10={result['recall_any_at_10']}")
+          f"fraction@10={result['fraction_at_10']} recall_any@10={result['recall_any_at_10']} "
+          f"ms/question={result['ms_per_question']} (p50 {result['ms_per_question_p50']}, "
+          f"p95 {result['ms_per_question_p95']})")
     return 0
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
+
+import psycopg2
 
 from .db import memories as q
 from .db.memories import Filters
-from .errors import InvalidInput
+from .errors import InvalidInput, Unavailable
 from .inputs import clean_text, fraction
 from .memory import MAX_LIMIT, MemoryService, bounded
+
+log = logging.getLogger(__name__)
 
 RESULT_CHARS = 1500
 # Share of the best neighbouring turn's score a memory inherits (see `with_context`); measured on LoCoMo
@@ -31,6 +37,7 @@ class Searcher:
     def __init__(self, memories: MemoryService, candidates: int = 100) -> None:
         self.memories = memories
         self.candidates = candidates
+        self._folding = threading.Lock()
 
     @property
     def cache(self) -> Any:
@@ -79,10 +86,28 @@ class Searcher:
 
     def keyword_scores(self, text: str, lim: int, flt: Filters) -> list[tuple[int, float]]:
         with self.memories.db.cursor() as cur:
-            scored = q.bm25(cur, text, flt, lim)
+            scored, pending = q.bm25(cur, text, flt, lim)
             if not scored:
                 scored = q.substring(cur, text, flt, lim)
+        self._fold_soon(pending)
         return scored
+
+    def _fold_soon(self, pending: int) -> None:
+        """Writes leave document-frequency deltas that every keyword search sums; past a few thousand of
+        them, fold them into the counters in the background (one fold at a time per process)."""
+        if pending < q.FOLD_AT or not self._folding.acquire(blocking=False):
+            return
+
+        def fold() -> None:
+            try:
+                with self.memories.db.cursor() as cur:
+                    q.fold_df(cur)
+            except (psycopg2.Error, Unavailable) as exc:
+                log.warning("could not fold keyword counters: %s", exc)
+            finally:
+                self._folding.release()
+
+        threading.Thread(target=fold, name="fold-keyword-counts", daemon=True).start()
 
     def hybrid(self, query: Any, limit: Any = 10, keyword_weight: Any = None, semantic_weight: Any = None,
                project: Any = None, since: Any = None, before: Any = None) -> dict[str, Any]:
@@ -106,12 +131,14 @@ class Searcher:
         """Fused (id, score) for an already embedded query, with each leg's raw score."""
         n = max(self.candidates, lim * 3)
         with self.memories.db.cursor() as cur:
-            bm = dict(q.bm25(cur, text, flt, n))
+            scored, pending = q.bm25(cur, text, flt, n)
+            bm = dict(scored)
             sem = dict(q.semantic(cur, vec, flt, n))
             missing = [i for i in bm if i not in sem]
             sem.update(q.similarities(cur, vec, missing))
             fused = fuse(bm, sem, kw, sw)
             neighbours = q.session_neighbours(cur, [i for i, _ in fused[:n]]) if fused else {}
+        self._fold_soon(pending)
         top = with_context(fused, neighbours, CONTEXT_WEIGHT)[:lim]
         return top, {i: {"keyword_score": bm.get(i, 0.0), "similarity": sem.get(i, 0.0)} for i, _ in top}
 

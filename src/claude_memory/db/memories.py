@@ -3,6 +3,8 @@ the only composed SQL is a choice among the constant filter fragments below."""
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -234,47 +236,254 @@ def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int) -> list[tup
 
 
 def bm25(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
-         ) -> list[tuple[int, float]]:
+         ) -> tuple[list[tuple[int, float]], int]:
     """(id, Okapi BM25 score) over PostgreSQL's english lexemes, idf and average length over the filtered
-    memories. Filters the postings table carries (project, dates) read only postings (`bm25_postings`);
-    others (tag, source) score the matching memories' tsvectors (`bm25_exact`). Both give the same scores."""
+    memories, and how many unfolded document-frequency deltas were summed. Filters the postings carry
+    (project, dates) read the best postings only (`bm25_top`); others (tag, source, session, status) score
+    the matching memories' tsvectors (`bm25_exact`). Both give the same scores."""
     if flt.status == "active" and flt.tag is None and flt.source is None and flt.session_id is None:
-        return bm25_postings(cur, query, flt, limit, k1, b)
-    return bm25_exact(cur, query, flt, limit, k1, b)
+        return bm25_top(cur, query, flt, limit, k1, b)
+    return bm25_exact(cur, query, flt, limit, k1, b), 0
 
 
-def bm25_postings(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
-                  ) -> list[tuple[int, float]]:
-    """BM25 from `memory_terms` (index-only reads of the query's lexemes) and maintained corpus counters."""
+FOLD_AT = 2000  # document-frequency deltas a query may sum before it asks for them to be folded
+
+
+@dataclass
+class _Term:
+    lexeme: str
+    idf: float
+    batch: int
+    last: tuple[float, int] | None = None   # (w, memory_id) of the last posting read: the keyset
+    top: float | None = None                # the first (best) posting's weight
+    done: bool = False
+
+    def bound(self, factor: float, k1: float) -> float:
+        """The most an unread posting of this term can add to a score."""
+        if self.done:
+            return 0.0
+        return self.idf * (self.last[0] if self.last else k1 + 1) * factor
+
+
+def keyword_stats(cur: Any, query: str, flt: Filters) -> tuple[dict[str, int], int, float, float, int] | None:
+    """The query's lexemes with their document frequencies, the corpus size and average length under the
+    filter, the postings' reference length and how many unfolded deltas were summed. Counters (one
+    statement, so one snapshot of counters and deltas), except under a date filter, which has none."""
     if flt.since is None and flt.before is None:
-        cur.execute("SELECT coalesce(sum(docs), 0), coalesce(sum(total_len), 0) FROM memory_counts"
-                    " WHERE %(p)s::text IS NULL OR project = coalesce(%(p)s, '')", {"p": flt.project})
+        cur.execute(
+            """
+            WITH q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS lexeme),
+            d AS (SELECT q.lexeme,
+                         coalesce((SELECT sum(f.df) FROM memory_df f WHERE f.lexeme = q.lexeme
+                                   AND (%(p)s::text IS NULL OR f.project = %(p)s)), 0)
+                         + coalesce((SELECT sum(x.delta) FROM memory_df_delta x WHERE x.lexeme = q.lexeme
+                                     AND (%(p)s::text IS NULL OR x.project = %(p)s)), 0) AS df,
+                         (SELECT count(*) FROM memory_df_delta x WHERE x.lexeme = q.lexeme) AS pending
+                  FROM q)
+            SELECT (SELECT coalesce(sum(docs), 0) FROM memory_counts
+                    WHERE %(p)s::text IS NULL OR project = %(p)s),
+                   (SELECT coalesce(sum(total_len), 0) FROM memory_counts
+                    WHERE %(p)s::text IS NULL OR project = %(p)s),
+                   (SELECT avgdl FROM keyword_params),
+                   coalesce((SELECT json_object_agg(lexeme, df) FROM d WHERE df > 0), '{}'),
+                   (SELECT coalesce(sum(pending), 0) FROM d)
+            """,
+            {"q": query, "p": flt.project},
+        )
+        n, total, ref, dfs, pending = cur.fetchone()
     else:
         where, params = Filters(project=flt.project, since=flt.since, before=flt.before).sql()
-        cur.execute(f"SELECT count(*), coalesce(sum(m.doc_len), 0) FROM memories m WHERE {where}", params)
-    n, total = cur.fetchone()
-    if not n:
-        return []
+        cur.execute(
+            f"""
+            WITH q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme)
+            SELECT (SELECT count(*) FROM memories m WHERE {where}),
+                   (SELECT coalesce(sum(m.doc_len), 0) FROM memories m WHERE {where}),
+                   (SELECT avgdl FROM keyword_params),
+                   coalesce((SELECT json_object_agg(lexeme, df) FROM (
+                       SELECT q.lexeme, (SELECT count(*) FROM memory_terms t WHERE t.lexeme = q.lexeme AND t.active
+                                         AND (%s::text IS NULL OR t.project = %s)
+                                         AND (%s::timestamptz IS NULL OR t.created_at >= %s)
+                                         AND (%s::timestamptz IS NULL OR t.created_at < %s)) AS df
+                       FROM q) d WHERE df > 0), '{{}}'),
+                   0
+            """,
+            [query, *params, *params, flt.project, flt.project, flt.since, flt.since, flt.before, flt.before],
+        )
+        n, total, ref, dfs, pending = cur.fetchone()
+    if not n or not dfs:
+        return None
+    return {k: int(v) for k, v in dfs.items()}, int(n), max(float(total) / int(n), 1.0), float(ref), int(pending)
+
+
+def bm25_top(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
+             ) -> tuple[list[tuple[int, float]], int]:
+    """The exact BM25 top `limit` (the same ids and scores as `bm25_exact`) without scoring every matching
+    memory. First the best postings of every lexeme (highest weight first) and the exact scores of the
+    likeliest memories among them: that ends the search when no unread posting can lift a memory into the
+    top (a threshold algorithm), and otherwise gives a k-th score to prune with (MaxScore, `_maxscore`).
+    Returns the scores and the number of unfolded document-frequency deltas the statistics summed."""
+    stats = keyword_stats(cur, query, flt)
+    if stats is None:
+        return [], 0
+    dfs, n, avgdl, ref, pending = stats
+    factor = max(1.0, avgdl / ref) * (1 + 1e-6)  # bounds a true weight by its stored one (see migration 009)
+    first = max(64, 2 * limit)
+    terms = {t: _Term(t, math.log(1 + (n - df + 0.5) / (df + 0.5)), first) for t, df in sorted(dfs.items())}
+    lexemes = list(terms)
+
+    def weight(tf: int, dl: int) -> float:
+        return tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+
+    def upper(c: dict[str, float], bounds: dict[str, float]) -> float:
+        return sum(c.values()) + sum(v for t, v in bounds.items() if t not in c)
+
+    known: dict[int, dict[str, float]] = {}   # memory → contribution of each term seen for it
+    exact: dict[int, float] = {}              # memories whose every term is known
+    for rnd in range(TA_ROUNDS + 1):
+        bounds = {t: x.bound(factor, k1) for t, x in terms.items()}
+        kth = _kth(known, exact, limit)
+        if rnd and (sum(bounds.values()) <= kth or all(x.done for x in terms.values())):
+            # no unread posting can lift a memory into the top: settle the candidates that still could
+            open_ids = [i for i, c in known.items() if i not in exact and upper(c, bounds) >= kth]
+            if open_ids:
+                _resolve(cur, open_ids, lexemes, terms, weight, known, exact)
+            return sorted(exact.items(), key=lambda kv: (-round(kv[1], TIE_DIGITS), kv[0]))[:limit], pending
+        if rnd == TA_ROUNDS:
+            break
+        top = max(bounds.values())  # read the terms that hold the most of the remaining bound
+        _read(cur, [x for t, x in terms.items() if not x.done and bounds[t] >= top / 2], flt,
+              weight, known)
+        # settle the likeliest candidates, so the k-th score rises and reading can stop
+        bounds = {t: x.bound(factor, k1) for t, x in terms.items()}
+        ub = {i: upper(c, bounds) for i, c in known.items() if i not in exact}
+        best = heapq.nlargest(max(2 * limit, 32), ub, key=ub.__getitem__)
+        if best:
+            _resolve(cur, best, lexemes, terms, weight, known, exact)
+    # Many terms of middling frequency (a question in plain words): score in SQL only the memories that hold
+    # a term no top memory can do without (MaxScore). Terms whose bounds together stay under the k-th score
+    # found so far cannot place a memory alone; they only add to the candidates' scores.
+    kth = _kth(known, exact, limit)
+    ranked = sorted(terms.values(), key=lambda x: x.idf * (x.top or k1 + 1))
+    optional: list[_Term] = []
+    rest = 0.0
+    for x in ranked:
+        cap = x.idf * (x.top or k1 + 1) * factor
+        if rest + cap >= kth:
+            break
+        optional.append(x)
+        rest += cap
+    needed = [x for x in ranked if x not in optional]
+    return _maxscore(cur, needed, optional, rest, kth, flt, limit, k1, b, avgdl), pending
+
+
+TA_ROUNDS = 1  # threshold rounds before MaxScore; one is best (docs/benchmarks.md: 1, 2, 3 measured)
+TIE_DIGITS = 9  # scores equal to 9 decimals are ties, ordered by id (sums in another order differ in the last bit)
+
+
+def _kth(known: dict[int, dict[str, float]], exact: dict[int, float], limit: int) -> float:
+    """A lower bound of the k-th best score: the k-th best of the scores known so far (partial sums are
+    lower bounds of their memories' scores)."""
+    lows = heapq.nlargest(limit, (exact.get(i, sum(c.values())) for i, c in known.items()))
+    # less a hair: the same sum in another order (or in SQL) can come out one bit lower
+    return lows[-1] * (1 - 1e-9) if len(lows) >= limit else -1.0
+
+
+def _maxscore(cur: Any, needed: list[_Term], optional: list[_Term], rest: float, kth: float, flt: Filters,
+              limit: int, k1: float, b: float, avgdl: float) -> list[tuple[int, float]]:
+    """BM25 over every posting of the needed terms; the optional terms' postings are read only for the
+    memories that can still reach the k-th score with them."""
     cur.execute(
         """
-        WITH q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS lexeme),
-        p AS MATERIALIZED (
-            SELECT t.memory_id, t.lexeme, t.tf, t.doc_len FROM q JOIN memory_terms t ON t.lexeme = q.lexeme
+        WITH need AS (SELECT * FROM unnest(%(nl)s::text[], %(ni)s::float8[]) AS s(lexeme, idf)),
+        opt AS (SELECT * FROM unnest(%(ol)s::text[], %(oi)s::float8[]) AS s(lexeme, idf)),
+        part AS MATERIALIZED (
+            SELECT t.memory_id, sum(need.idf * t.tf * (%(k1)s::float8 + 1)
+                                   / (t.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * t.doc_len
+                                                              / %(avgdl)s::float8))) AS score
+            FROM need JOIN memory_terms t ON t.lexeme = need.lexeme
             WHERE t.active AND (%(p)s::text IS NULL OR t.project = %(p)s)
               AND (%(since)s::timestamptz IS NULL OR t.created_at >= %(since)s)
-              AND (%(before)s::timestamptz IS NULL OR t.created_at < %(before)s)),
-        df AS (SELECT lexeme, count(*) AS df FROM p GROUP BY lexeme),
-        stats AS (SELECT %(n)s::bigint AS n, greatest(%(total)s::numeric / %(n)s::bigint, 1) AS avgdl)
-        SELECT p.memory_id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
-                               * p.tf * (%(k1)s + 1) / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.doc_len / stats.avgdl)))
-                            AS score
-        FROM p JOIN df USING (lexeme) CROSS JOIN stats
-        GROUP BY p.memory_id ORDER BY score DESC, p.memory_id LIMIT %(lim)s
+              AND (%(before)s::timestamptz IS NULL OR t.created_at < %(before)s)
+            GROUP BY t.memory_id HAVING sum(need.idf * t.tf * (%(k1)s::float8 + 1)
+                                   / (t.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * t.doc_len
+                                                              / %(avgdl)s::float8))) + %(rest)s::float8
+                                    >= %(kth)s::float8),
+        seed AS (
+            SELECT c.memory_id, c.score + coalesce((
+                SELECT sum(opt.idf * t.tf * (%(k1)s::float8 + 1)
+                           / (t.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * t.doc_len
+                                                      / %(avgdl)s::float8)))
+                FROM memory_terms t JOIN opt ON opt.lexeme = t.lexeme
+                WHERE t.memory_id = c.memory_id AND t.lexeme = ANY(%(ol)s::text[])), 0) AS score
+            FROM (SELECT * FROM part ORDER BY score DESC LIMIT %(seed)s) c),
+        bar AS (SELECT greatest(%(kth)s::float8, coalesce((
+            SELECT score FROM seed ORDER BY score DESC OFFSET %(lim)s - 1 LIMIT 1), %(kth)s::float8)) AS v)
+        SELECT f.memory_id, f.score FROM (
+            SELECT c.memory_id, c.score + coalesce((
+                SELECT sum(opt.idf * t.tf * (%(k1)s::float8 + 1)
+                           / (t.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * t.doc_len
+                                                      / %(avgdl)s::float8)))
+                FROM memory_terms t JOIN opt ON opt.lexeme = t.lexeme
+                WHERE t.memory_id = c.memory_id AND t.lexeme = ANY(%(ol)s::text[])), 0) AS score
+            FROM part c, bar WHERE c.score + %(rest)s::float8 >= bar.v) f
+        ORDER BY round(f.score::numeric, %(tie)s) DESC, f.memory_id LIMIT %(lim)s
         """,
-        {"q": query, "p": flt.project, "since": flt.since, "before": flt.before, "n": int(n), "total": int(total),
-         "k1": k1, "b": b, "lim": limit},
+        {"nl": [x.lexeme for x in needed], "ni": [x.idf for x in needed], "ol": [x.lexeme for x in optional],
+         "oi": [x.idf for x in optional], "k1": k1, "b": b, "avgdl": avgdl, "p": flt.project,
+         "since": flt.since, "before": flt.before, "rest": rest * (1 + 1e-9), "kth": kth, "lim": limit,
+         "seed": 4 * limit, "tie": TIE_DIGITS},
     )
     return [(r[0], float(r[1])) for r in cur.fetchall()]
+
+
+def _read(cur: Any, step: list[_Term], flt: Filters, weight: Any, known: dict[int, dict[str, float]]) -> None:
+    """The next batch of postings of each term in `step`, best weight first, under the filter."""
+    cur.execute(
+        """
+        SELECT s.lexeme, x.memory_id, x.w, x.tf, x.doc_len
+        FROM unnest(%(lex)s::text[], %(w)s::real[], %(id)s::bigint[], %(lim)s::int[]) AS s(lexeme, w, id, lim)
+        CROSS JOIN LATERAL (
+            SELECT t.memory_id, t.w, t.tf, t.doc_len FROM memory_terms t
+            WHERE t.lexeme = s.lexeme AND t.active AND (%(p)s::text IS NULL OR t.project = %(p)s)
+              AND (s.w IS NULL OR (t.w, t.memory_id) < (s.w, s.id))
+              AND (%(since)s::timestamptz IS NULL OR t.created_at >= %(since)s)
+              AND (%(before)s::timestamptz IS NULL OR t.created_at < %(before)s)
+            ORDER BY t.w DESC, t.memory_id DESC LIMIT s.lim) x
+        """,
+        {"lex": [x.lexeme for x in step], "w": [x.last[0] if x.last else None for x in step],
+         "id": [x.last[1] if x.last else None for x in step], "lim": [x.batch for x in step],
+         "p": flt.project, "since": flt.since, "before": flt.before},
+    )
+    got: dict[str, int] = {}
+    by = {x.lexeme: x for x in step}
+    for lexeme, mid, w, tf, dl in cur.fetchall():
+        term = by[lexeme]
+        known.setdefault(mid, {})[lexeme] = term.idf * weight(tf, dl)
+        term.last = (float(w), mid)
+        if term.top is None:
+            term.top = float(w)
+        got[lexeme] = got.get(lexeme, 0) + 1
+    for x in step:
+        if got.get(x.lexeme, 0) < x.batch:
+            x.done = True
+        x.batch = min(x.batch * 4, 16384)
+
+
+def _resolve(cur: Any, ids: list[int], lexemes: list[str], terms: dict[str, _Term], weight: Any,
+             known: dict[int, dict[str, float]], exact: dict[int, float]) -> None:
+    """Exact scores of these memories: every query term's posting in each (random access)."""
+    cur.execute("SELECT memory_id, lexeme, tf, doc_len FROM memory_terms WHERE memory_id = ANY(%s)"
+                " AND lexeme = ANY(%s)", (ids, lexemes))
+    for mid, lexeme, tf, dl in cur.fetchall():
+        known[mid][lexeme] = terms[lexeme].idf * weight(tf, dl)
+    for mid in ids:
+        exact[mid] = math.fsum(known[mid][t] for t in sorted(known[mid]))
+
+
+def fold_df(cur: Any) -> int:
+    """Move the pending document-frequency deltas into the counters; 0 when another fold is running."""
+    cur.execute("SELECT memory_df_fold()")
+    return int(cur.fetchone()[0])
 
 
 def bm25_exact(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
@@ -294,12 +503,13 @@ def bm25_exact(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, 
             FROM cand c, q, unnest(c.fts) u WHERE u.lexeme = ANY(q.lex)),
         df AS (SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme),
         stats AS (SELECT count(*) AS n, greatest(avg(m.doc_len), 1) AS avgdl FROM memories m WHERE {where})
-        SELECT tf.id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
-                          * tf.tf * (%s + 1) / (tf.tf + %s * (1 - %s + %s * tf.doc_len / stats.avgdl))) AS score
-        FROM tf JOIN df USING (lexeme) CROSS JOIN stats
-        GROUP BY tf.id ORDER BY score DESC, tf.id LIMIT %s
+        SELECT id, score FROM (
+            SELECT tf.id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
+                              * tf.tf * (%s + 1) / (tf.tf + %s * (1 - %s + %s * tf.doc_len / stats.avgdl))) AS score
+            FROM tf JOIN df USING (lexeme) CROSS JOIN stats GROUP BY tf.id) s
+        ORDER BY round(score::numeric, %s) DESC, id LIMIT %s
         """,
-        [query, query, *params, *params, k1, k1, b, b, limit],
+        [query, query, *params, *params, k1, k1, b, b, TIE_DIGITS, limit],
     )
     return [(r[0], float(r[1])) for r in cur.fetchall()]
 
@@ -472,15 +682,18 @@ def session_neighbours(cur: Any, ids: Sequence[int]) -> dict[int, tuple[int | No
     if not ids:
         return {}
     cur.execute(
-        f"""
-        SELECT id, prev_id, next_id FROM (
-            SELECT m.id, lag(m.id) OVER w AS prev_id, lead(m.id) OVER w AS next_id FROM memories m
-            WHERE {ACTIVE} AND m.session_id IN (
-                SELECT s.session_id FROM memories s WHERE s.id = ANY(%s) AND s.session_id IS NOT NULL)
-            WINDOW w AS (PARTITION BY m.session_id ORDER BY m.created_at, m.id)) t
-        WHERE id = ANY(%s)
+        """
+        SELECT c.id,
+               (SELECT p.id FROM memories p WHERE p.session_id = c.session_id
+                  AND p.deleted_at IS NULL AND p.superseded_by IS NULL
+                  AND (p.created_at, p.id) < (c.created_at, c.id) ORDER BY p.created_at DESC, p.id DESC LIMIT 1),
+               (SELECT n.id FROM memories n WHERE n.session_id = c.session_id
+                  AND n.deleted_at IS NULL AND n.superseded_by IS NULL
+                  AND (n.created_at, n.id) > (c.created_at, c.id) ORDER BY n.created_at, n.id LIMIT 1)
+        FROM memories c WHERE c.id = ANY(%s) AND c.session_id IS NOT NULL
+          AND c.deleted_at IS NULL AND c.superseded_by IS NULL
         """,
-        (list(ids), list(ids)),
+        (list(ids),),
     )
     return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
 

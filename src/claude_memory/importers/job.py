@@ -4,6 +4,7 @@ messages, memories and read offset in one transaction (an interrupted run resume
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,8 @@ from .claude_code import TranscriptFile
 from .model import FileResult, Message, Session
 from .redact import ALL_RULES, active_rules, redact, redact_value
 from .summary import Summary
+
+log = logging.getLogger(__name__)
 
 IMPORT_LOCK = 727_372_002  # advisory lock: one import at a time per database
 EMBED_BATCH = 256  # memory texts embedded together, across files, before their transactions are written
@@ -622,4 +625,14 @@ def run(db: Database, memories: MemoryService, options: ImportOptions, *, claude
         finally:
             with lock_conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_unlock(%s)", (IMPORT_LOCK,))
+    fold_keyword_counts(db)
     return importer.finish()
+
+
+def fold_keyword_counts(db: Database) -> None:
+    """Sum the document-frequency deltas this run's writes left (keyword search reads them meanwhile)."""
+    try:
+        with db.cursor() as cur:
+            mq.fold_df(cur)
+    except (psycopg2.Error, Unavailable) as exc:  # the import is done either way; a later search folds them
+        log.warning("could not fold keyword counters: %s", exc)
