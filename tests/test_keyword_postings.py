@@ -115,3 +115,29 @@ def test_keyword_search_uses_the_postings_and_sees_a_new_memory_at_once(runtime)
                     " ORDER BY t.w DESC, t.memory_id DESC LIMIT 64")
         plan = " ".join(r[0] for r in cur.fetchall())
     assert "memory_terms_impact" in plan or "memory_terms_project_impact" in plan
+
+
+def test_writers_of_the_same_words_do_not_wait_for_each_other(runtime):
+    """Document frequencies are appended as deltas, so two open transactions saving memories with the same
+    common words (in different projects) never queue on a counter row; both are counted once committed."""
+    import psycopg2
+
+    vec = q.literal(np.ones(runtime.embedder.dimension) / 20)
+    first = psycopg2.connect(runtime.db.dsn)
+    second = psycopg2.connect(runtime.db.dsn)
+    try:
+        for conn, project in ((first, "alpha"), (second, "beta")):
+            with conn.cursor() as cur:
+                cur.execute("SET statement_timeout = '3s'")  # a wait on the other's lock would fail here
+                text = f"The deploy script retries the deploy ({project})."
+                cur.execute("INSERT INTO memories (content, content_hash, project, embedding) VALUES"
+                            " (%s, %s, %s, %s::vector)", (text, content_hash(text), project, vec))
+        second.commit()
+        first.commit()
+    finally:
+        first.close()
+        second.close()
+    with runtime.db.cursor() as cur:
+        stats = q.keyword_stats(cur, "deploy script", Filters())
+    assert stats is not None and stats[0] == {"deploy": 2, "script": 2}
+    _counters_match(runtime)

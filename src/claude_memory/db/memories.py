@@ -214,8 +214,10 @@ def nearest(cur: Any, vector: np.ndarray, project: str | None, limit: int = 1,
     return [(r[0], float(r[1]), r[2]) for r in cur.fetchall()]
 
 
-def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int) -> list[tuple[int, float]]:
-    """(id, similarity) by the best of a memory's own vector and its chunk vectors, HNSW on both."""
+def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int, windows_per_result: int = 3
+             ) -> list[tuple[int, float]]:
+    """(id, similarity) by the best of a memory's own vector and its chunk vectors, HNSW on both (the
+    nearest `limit` memory vectors and `limit × windows_per_result` window vectors)."""
     where, params = flt.sql()
     v = literal(vector)
     cur.execute(
@@ -230,7 +232,7 @@ def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int) -> list[tup
         SELECT id, 1 - min(dist) AS sim FROM (SELECT * FROM whole UNION ALL SELECT * FROM parts) u
         GROUP BY id ORDER BY sim DESC LIMIT %s
         """,
-        [v, *params, v, limit, v, *params, v, limit * 3, limit],
+        [v, *params, v, limit, v, *params, v, limit * windows_per_result, limit],
     )
     return [(r[0], float(r[1])) for r in cur.fetchall()]
 
@@ -478,6 +480,25 @@ def _resolve(cur: Any, ids: list[int], lexemes: list[str], terms: dict[str, _Ter
         known[mid][lexeme] = terms[lexeme].idf * weight(tf, dl)
     for mid in ids:
         exact[mid] = math.fsum(known[mid][t] for t in sorted(known[mid]))
+
+
+def bm25_of(cur: Any, query: str, flt: Filters, ids: Sequence[int], k1: float = 1.2, b: float = 0.75
+            ) -> dict[int, float]:
+    """Exact BM25 (as `bm25_top` scores it, under the same project/date statistics) of the given memories,
+    from their postings of the query's lexemes; memories holding none are left out."""
+    if not ids:
+        return {}
+    stats = keyword_stats(cur, query, flt)
+    if stats is None:
+        return {}
+    dfs, n, avgdl, _, _ = stats
+    idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in dfs.items()}
+    cur.execute("SELECT memory_id, lexeme, tf, doc_len FROM memory_terms WHERE memory_id = ANY(%s)"
+                " AND lexeme = ANY(%s) AND active", (list(ids), sorted(idf)))
+    parts: dict[int, dict[str, float]] = {}
+    for mid, lexeme, tf, dl in cur.fetchall():
+        parts.setdefault(mid, {})[lexeme] = idf[lexeme] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+    return {mid: math.fsum(c[t] for t in sorted(c)) for mid, c in parts.items()}
 
 
 def fold_df(cur: Any) -> int:
