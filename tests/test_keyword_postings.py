@@ -66,7 +66,8 @@ def test_postings_bm25_equals_the_exact_computation_through_every_kind_of_write(
     monkeypatch.setattr(q, "TA_ROUNDS", rounds)
     ids = _load(runtime, 3000)
     asked = [t for t, _ in realistic(60, seed=9)[1][:12]]
-    texts = queries(10, seed=3) + asked + ["PostgreSQL", "a race condition", "the the the", "pnpm Vitest"]
+    pasted = " ".join(m.content for m in realistic(80, seed=5)[0])[:6000]  # hundreds of lexemes
+    texts = queries(10, seed=3) + asked + ["PostgreSQL", "a race condition", "the the the", "pnpm Vitest", pasted]
     windows = [Filters(), Filters(project="payments"), Filters(project="billing-api"),
                Filters(since=datetime(2025, 2, 1, tzinfo=UTC)),
                Filters(project="ml-pipeline", since=datetime(2025, 1, 20, tzinfo=UTC),

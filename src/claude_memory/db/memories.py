@@ -337,11 +337,12 @@ def bm25_top(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b:
         return tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
 
     def upper(c: dict[str, float], bounds: dict[str, float]) -> float:
-        return sum(c.values()) + sum(v for t, v in bounds.items() if t not in c)
+        return sum(c.values()) + sum(bounds.values()) - sum(bounds[t] for t in c)
 
     known: dict[int, dict[str, float]] = {}   # memory → contribution of each term seen for it
     exact: dict[int, float] = {}              # memories whose every term is known
-    for rnd in range(TA_ROUNDS + 1):
+    rounds = TA_ROUNDS if len(terms) <= TA_MAX_TERMS else 0  # a pasted page: straight to one SQL statement
+    for rnd in range(rounds + 1):
         bounds = {t: x.bound(factor, k1) for t, x in terms.items()}
         kth = _kth(known, exact, limit)
         if rnd and (sum(bounds.values()) <= kth or all(x.done for x in terms.values())):
@@ -350,7 +351,7 @@ def bm25_top(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b:
             if open_ids:
                 _resolve(cur, open_ids, lexemes, terms, weight, known, exact)
             return sorted(exact.items(), key=lambda kv: (-round(kv[1], TIE_DIGITS), kv[0]))[:limit], pending
-        if rnd == TA_ROUNDS:
+        if rnd == rounds:
             break
         top = max(bounds.values())  # read the terms that hold the most of the remaining bound
         _read(cur, [x for t, x in terms.items() if not x.done and bounds[t] >= top / 2], flt,
@@ -379,6 +380,7 @@ def bm25_top(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b:
 
 
 TA_ROUNDS = 1  # threshold rounds before MaxScore; one is best (docs/benchmarks.md: 1, 2, 3 measured)
+TA_MAX_TERMS = 24
 TIE_DIGITS = 9  # scores equal to 9 decimals are ties, ordered by id (sums in another order differ in the last bit)
 
 
