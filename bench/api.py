@@ -52,7 +52,7 @@ def load(rt: Any, n: int) -> None:
     rng = random.Random(3)
     times = sorted(START + SPAN * rng.random() for _ in range(n))
     with rt.db.cursor() as cur:
-        cur.execute("DROP INDEX IF EXISTS memories_embedding_hnsw")
+        cur.execute("DROP INDEX IF EXISTS memory_vectors_embedding_hnsw")
     sessions: dict[str, tuple[str, datetime, datetime, int]] = {}
     for start in range(0, n, 5000):
         batch = []
@@ -73,11 +73,12 @@ def load(rt: Any, n: int) -> None:
         t0 = time.time()
         cur.execute("SET maintenance_work_mem = '1GB'")
         cur.execute("SET max_parallel_maintenance_workers = 2")
-        cur.execute("CREATE INDEX memories_embedding_hnsw ON memories USING hnsw (embedding vector_cosine_ops)")
+        cur.execute("CREATE INDEX memory_vectors_embedding_hnsw ON memory_vectors USING hnsw (embedding vector_cosine_ops)")
     with rt.db.connection() as conn:  # a settled store: autovacuum has set the visibility map
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("VACUUM ANALYZE memories")
+            cur.execute("VACUUM ANALYZE memory_vectors")
             cur.execute("VACUUM ANALYZE imported_sessions")
         conn.autocommit = False
     print(f"  loaded {n} memories in {len(sessions)} sessions, HNSW built in {time.time() - t0:.1f}s",

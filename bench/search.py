@@ -40,7 +40,7 @@ from corpus import cached_vectors, embedded, realistic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ("semantic_search", "search_memories", "hybrid_search")
-HNSW = ("memories", "memory_chunks")
+HNSW = ("memory_vectors",)  # the one HNSW index (migration 010)
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -129,10 +129,11 @@ def test_find_duplicates_uses_the_vector_index(runtime):
     assert [(p["a"]["id"], p["b"]["id"]) for p in found["pairs"]] == [(min(a, b), max(a, b))]
     with runtime.db.cursor() as cur:
         cur.execute("SET enable_seqscan = off")
-        cur.execute("EXPLAIN SELECT 1 FROM memories n ORDER BY n.embedding <=> (SELECT embedding FROM memories"
-                    " LIMIT 1) LIMIT 3")
+        cur.execute("SET enable_sort = off")
+        cur.execute("EXPLAIN SELECT 1 FROM memory_vectors v JOIN memories n ON n.id = v.memory_id"
+                    " WHERE v.chunk_no = -1 ORDER BY v.embedding <=> (SELECT embedding FROM memories LIMIT 1) LIMIT 3")
         plan = "\n".join(r[0] for r in cur.fetchall())
-    assert "memories_embedding_hnsw" in plan
+    assert "memory_vectors_embedding_hnsw" in plan
 
 
 def test_tags_stats_and_export_roundtrip(runtime):

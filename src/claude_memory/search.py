@@ -137,9 +137,10 @@ class Searcher:
         with self.memories.db.cursor() as cur:
             scored, pending = q.bm25(cur, text, flt, max(KEYWORD_CANDIDATES, lim * 3))
             bm = dict(scored)
-            # candidates by either vector (windows: one per candidate is enough, as every candidate's exact
-            # similarity, the best of its vectors, is computed next), then both scores for each candidate
-            found = [i for i, _ in q.semantic(cur, vec, flt, n, windows_per_result=1)]
+            # candidates: the memories of the nearest n vectors of any kind (a memory with several of them is
+            # one candidate; every candidate's exact similarity, the best of its vectors, is computed next),
+            # then both scores for each candidate
+            found = [i for i, _ in q.semantic(cur, vec, flt, n, per_result=1, fill=False)]
             sem = q.similarities(cur, vec, list(dict.fromkeys([*found, *bm])))
             bm.update(q.bm25_of(cur, text, flt, [i for i in sem if i not in bm]))
             fused = fuse(bm, sem, kw, sw)

@@ -83,9 +83,10 @@ def hide_raw(cur: Any, session_id: str, replacement: int) -> int:
 def nearest_distilled(cur: Any, vector: str, project: str | None) -> float | None:
     """Cosine similarity of the closest active distilled memory of the project (vector as pgvector text)."""
     cur.execute(
-        "SELECT 1 - (embedding <=> %s::vector) FROM memories WHERE deleted_at IS NULL AND superseded_by IS NULL"
-        " AND tags @> ARRAY['distilled']::text[] AND coalesce(project, '') = coalesce(%s, '')"
-        " ORDER BY embedding <=> %s::vector LIMIT 1",
+        "SELECT 1 - (v.embedding <=> %s::vector) FROM memory_vectors v JOIN memories m ON m.id = v.memory_id"
+        " WHERE v.chunk_no = -1 AND m.deleted_at IS NULL AND m.superseded_by IS NULL"
+        " AND m.tags @> ARRAY['distilled']::text[] AND coalesce(m.project, '') = coalesce(%s, '')"
+        " ORDER BY v.embedding <=> %s::vector LIMIT 1",
         (vector, project, vector),
     )
     row = cur.fetchone()

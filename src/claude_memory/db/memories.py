@@ -1,4 +1,4 @@
-"""Every SQL statement over `memories` and `memory_chunks`. Values are always bound parameters;
+"""Every SQL statement over `memories`, `memory_chunks` and `memory_vectors`. Values are always bound parameters;
 the only composed SQL is a choice among the constant filter fragments below."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 from psycopg2.extras import execute_values
+
+from .pool import HNSW_EF_SEARCH
 
 ACTIVE = "m.deleted_at IS NULL AND m.superseded_by IS NULL"
 STATUS_SQL = {
@@ -207,34 +209,47 @@ def nearest(cur: Any, vector: np.ndarray, project: str | None, limit: int = 1,
         params.append(exclude_id)
     v = literal(vector)
     cur.execute(
-        f"SELECT id, 1 - dist, content FROM (SELECT m.id, m.embedding <=> %s::vector AS dist, m.content"
-        f" FROM memories m WHERE {where} ORDER BY m.embedding <=> %s::vector LIMIT %s) t ORDER BY dist",
+        f"SELECT id, 1 - dist, content FROM (SELECT m.id, v.embedding <=> %s::vector AS dist, m.content"
+        f" FROM memory_vectors v JOIN memories m ON m.id = v.memory_id WHERE v.chunk_no = -1 AND {where}"
+        f" ORDER BY v.embedding <=> %s::vector LIMIT %s) t ORDER BY dist",
         [v, *params, v, limit],
     )
     return [(r[0], float(r[1]), r[2]) for r in cur.fetchall()]
 
 
-def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int, windows_per_result: int = 3
+HNSW_EF_MAX = 1000  # pgvector's largest hnsw.ef_search
+
+
+def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int, per_result: int = 2, fill: bool = True
              ) -> list[tuple[int, float]]:
-    """(id, similarity) by the best of a memory's own vector and its chunk vectors, HNSW on both (the
-    nearest `limit` memory vectors and `limit × windows_per_result` window vectors)."""
+    """(id, similarity) of the `limit` memories nearest to `vector` by the best of their vectors (a memory's
+    own and its windows'), from one HNSW scan over `memory_vectors`: the nearest `limit × per_result` vectors
+    grouped by memory, read again four times as deep when windows of the same memories leave fewer than
+    `limit` (unless `fill` is off: candidates for hybrid search). The project filter is applied in the scan;
+    the others (active, dates, tags…) by joining the memory."""
     where, params = flt.sql()
     v = literal(vector)
-    cur.execute(
-        f"""
-        WITH whole AS MATERIALIZED (
-            SELECT m.id, m.embedding <=> %s::vector AS dist FROM memories m
-            WHERE {where} ORDER BY m.embedding <=> %s::vector LIMIT %s),
-        parts AS MATERIALIZED (
-            SELECT c.memory_id AS id, c.embedding <=> %s::vector AS dist
-            FROM memory_chunks c JOIN memories m ON m.id = c.memory_id
-            WHERE {where} ORDER BY c.embedding <=> %s::vector LIMIT %s)
-        SELECT id, 1 - min(dist) AS sim FROM (SELECT * FROM whole UNION ALL SELECT * FROM parts) u
-        GROUP BY id ORDER BY sim DESC LIMIT %s
-        """,
-        [v, *params, v, limit, v, *params, v, limit * windows_per_result, limit],
-    )
-    return [(r[0], float(r[1])) for r in cur.fetchall()]
+    scan_project = "v.project = %s AND " if flt.project is not None else ""
+    fetch = max(1, limit * per_result)
+    while True:
+        ef = min(HNSW_EF_MAX, fetch)
+        widen = ef > HNSW_EF_SEARCH  # a wider beam for this transaction rather than iterative rounds
+        cur.execute(
+            ("SELECT set_config('hnsw.ef_search', %s, true); " if widen else "")
+            + f"""SELECT v.memory_id, v.embedding <=> %s::vector AS dist
+                FROM memory_vectors v JOIN memories m ON m.id = v.memory_id
+                WHERE {scan_project}{where} ORDER BY v.embedding <=> %s::vector LIMIT %s""",
+            [*([str(ef)] if widen else []), v, *([flt.project] if scan_project else []), *params, v, fetch],
+        )
+        rows = cur.fetchall()
+        best: dict[int, float] = {}
+        for mid, dist in rows:  # (iterative scans return rows nearly, not strictly, in order)
+            best[mid] = min(float(dist), best.get(mid, 2.0))
+        if not fill or len(best) >= limit or len(rows) < fetch:
+            break
+        fetch *= 4
+    ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))[:limit]
+    return [(mid, 1 - dist) for mid, dist in ranked]
 
 
 def bm25(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
@@ -649,8 +664,8 @@ def duplicate_pairs(cur: Any, project: str | None, threshold: float, scan_limit:
         SELECT a.id, b.id, 1 - b.dist FROM
           (SELECT m.id, m.embedding FROM memories m WHERE {where} ORDER BY m.created_at DESC LIMIT %s) a
         CROSS JOIN LATERAL (
-          SELECT n.id, n.embedding <=> a.embedding AS dist FROM memories n
-          WHERE {where2} AND n.id <> a.id ORDER BY n.embedding <=> a.embedding LIMIT %s) b
+          SELECT n.id, v.embedding <=> a.embedding AS dist FROM memory_vectors v JOIN memories n ON n.id = v.memory_id
+          WHERE v.chunk_no = -1 AND {where2} AND n.id <> a.id ORDER BY v.embedding <=> a.embedding LIMIT %s) b
         WHERE 1 - b.dist >= %s
         """,
         [*params, scan_limit, *params, neighbours, threshold],
@@ -671,15 +686,9 @@ def similarities(cur: Any, vector: np.ndarray, ids: Sequence[int]) -> dict[int, 
     if not ids:
         return {}
     cur.execute(
-        """
-        SELECT id, 1 - min(dist) FROM (
-            SELECT m.id, m.embedding <=> %(v)s::vector AS dist FROM memories m WHERE m.id = ANY(%(ids)s)
-            UNION ALL
-            SELECT c.memory_id, c.embedding <=> %(v)s::vector FROM memory_chunks c
-            WHERE c.memory_id = ANY(%(ids)s)) u
-        GROUP BY id
-        """,
-        {"v": literal(vector), "ids": list(ids)},
+        "SELECT memory_id, 1 - min(embedding <=> %s::vector) FROM memory_vectors WHERE memory_id = ANY(%s)"
+        " GROUP BY memory_id",
+        (literal(vector), list(ids)),
     )
     return {r[0]: float(r[1]) for r in cur.fetchall()}
 
@@ -749,8 +758,8 @@ def related(cur: Any, memory_id: int, limit: int) -> list[tuple[int, float]]:
     if row is None:
         return []
     cur.execute(
-        f"SELECT m.id, 1 - (m.embedding <=> %s::vector) FROM memories m WHERE {ACTIVE} AND m.id <> %s"
-        " ORDER BY m.embedding <=> %s::vector LIMIT %s",
+        f"SELECT m.id, 1 - (v.embedding <=> %s::vector) FROM memory_vectors v JOIN memories m ON m.id = v.memory_id"
+        f" WHERE v.chunk_no = -1 AND {ACTIVE} AND m.id <> %s ORDER BY v.embedding <=> %s::vector LIMIT %s",
         (row[0], memory_id, row[0], limit),
     )
     return [(r[0], float(r[1])) for r in cur.fetchall()]

@@ -86,12 +86,15 @@ def ensure_embedding_schema(db: Database, dim: int, model: str) -> None:
 
 
 def set_dimension(cur: Any, dim: int, model: str) -> None:
-    """(Re)create the vector columns at `dim` (emptying them) and record the model."""
-    for table in ("memories", "memory_chunks"):  # constant names; only the integer dimension varies
+    """(Re)create the vector columns at `dim` (emptying them) and record the model. One HNSW index, over
+    `memory_vectors` (every vector of every memory, kept by triggers from the other two; migration 010)."""
+    cur.execute("TRUNCATE memory_vectors")
+    for table in ("memories", "memory_chunks", "memory_vectors"):  # constant names; only the dimension varies
         cur.execute(f"DROP INDEX IF EXISTS {table}_embedding_hnsw")
         cur.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS embedding")
-        cur.execute(f"ALTER TABLE {table} ADD COLUMN embedding vector({int(dim)})")
-        cur.execute(f"CREATE INDEX {table}_embedding_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)")
+        null = " NOT NULL" if table == "memory_vectors" else ""
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN embedding vector({int(dim)}){null}")
+    cur.execute("CREATE INDEX memory_vectors_embedding_hnsw ON memory_vectors USING hnsw (embedding vector_cosine_ops)")
     cur.execute(
         "INSERT INTO memory_meta (key, value) VALUES ('embedding_dim', %s), ('embedding_model', %s)"
         " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 
 # The HNSW beam: on the realistic corpus at 100k memories, grown by inserts (bench/search.py), recall@10 is
 # 0.937 with pgvector's default 40, 0.954 with 64 and 0.970 with 100; 80 keeps it above 0.95 with a margin.
-# Iterative scans keep filtered searches from returning fewer rows than asked for.
-SESSION_OPTIONS = "-c hnsw.ef_search=80 -c hnsw.iterative_scan=relaxed_order -c hnsw.max_scan_tuples=40000"
+# Iterative scans keep filtered searches from returning fewer rows than asked for. A search that asks for
+# more rows than the beam widens it for its transaction (`db/memories.semantic`).
+HNSW_EF_SEARCH = 80
+SESSION_OPTIONS = (f"-c hnsw.ef_search={HNSW_EF_SEARCH} -c hnsw.iterative_scan=relaxed_order"
+                   " -c hnsw.max_scan_tuples=40000")
 
 # Appended once to the embedded server's postgresql.conf: the default 128 MB of shared buffers cannot hold
 # the vectors and HNSW graph of a large store, and index builds need more than 64 MB.
