@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS memory_vectors (
     project   text,
     PRIMARY KEY (memory_id, chunk_no)
 );
+-- A project's vectors, for an exact scan when the project is small (`db/memories.semantic`).
+CREATE INDEX IF NOT EXISTS memory_vectors_project ON memory_vectors (project);
 
 CREATE OR REPLACE FUNCTION memory_vectors_from_memory() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -135,16 +135,20 @@ class Searcher:
         """Fused (id, score) for an already embedded query, with each leg's raw score."""
         n = max(self.candidates, lim * 3)
         with self.memories.db.cursor() as cur:
-            scored, pending = q.bm25(cur, text, flt, max(KEYWORD_CANDIDATES, lim * 3))
+            stats = q.keyword_stats(cur, text, flt)  # one read of the counters for both BM25 calls
+            scored, pending = q.bm25(cur, text, flt, max(KEYWORD_CANDIDATES, lim * 3), stats=stats) if stats else ([], 0)
             bm = dict(scored)
             # candidates: the memories of the nearest n vectors of any kind (a memory with several of them is
             # one candidate; every candidate's exact similarity, the best of its vectors, is computed next),
             # then both scores for each candidate
-            found = [i for i, _ in q.semantic(cur, vec, flt, n, per_result=1, fill=False)]
+            found = [i for i, _ in q.semantic(cur, vec, flt, n, per_result=1, fill=False,
+                                              project_size=stats[1] if stats and not flt.since and not flt.before
+                                              else None)]
             sem = q.similarities(cur, vec, list(dict.fromkeys([*found, *bm])))
-            bm.update(q.bm25_of(cur, text, flt, [i for i in sem if i not in bm]))
+            if stats:
+                bm.update(q.bm25_of(cur, text, flt, [i for i in sem if i not in bm], stats=stats))
             fused = fuse(bm, sem, kw, sw)
-            neighbours = q.session_neighbours(cur, [i for i, _ in fused[:n]]) if fused else {}
+            neighbours = q.session_neighbours(cur, reachable(fused, lim, CONTEXT_WEIGHT)) if fused else {}
         self._fold_soon(pending)
         top = with_context(fused, neighbours, CONTEXT_WEIGHT)[:lim]
         return top, {i: {"keyword_score": bm.get(i, 0.0), "similarity": sem.get(i, 0.0)} for i, _ in top}
@@ -158,6 +162,16 @@ def fuse(bm: dict[int, float], sem: dict[int, float], kw: float, sw: float) -> l
     ids = set(bm) | set(sem)
     scores = {i: kw * bm.get(i, 0.0) / top_bm + sw * (sem.get(i, lo) - lo) / span for i in ids}
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def reachable(scored: list[tuple[int, float]], lim: int, weight: float) -> list[int]:
+    """The memories that can still be in the top `lim` once `with_context` has added neighbours' shares:
+    a memory gains at most `weight` × the best score, and the `lim`-th score can only rise, so only those
+    whose score plus that gain reaches the `lim`-th score need their neighbours looked up."""
+    if len(scored) <= lim:
+        return [i for i, _ in scored]
+    bar = scored[lim - 1][1] - weight * max(0.0, scored[0][1])
+    return [i for i, s in scored if s >= bar - 1e-12]
 
 
 def with_context(scored: list[tuple[int, float]], neighbours: dict[int, tuple[int | None, int | None]],

@@ -218,48 +218,79 @@ def nearest(cur: Any, vector: np.ndarray, project: str | None, limit: int = 1,
 
 
 HNSW_EF_MAX = 1000  # pgvector's largest hnsw.ef_search
+# A project this small (active memories) is scanned exactly rather than through the HNSW graph, where a
+# filter on a few percent of the vectors makes the scan walk far past the nearest ones. At 100k memories
+# (bench/search.py's corpus) an exact scan costs about 0.75 µs a vector; HNSW with a filter asking for 100
+# rows 7-25 ms in projects of 3-12k memories, for 20 rows 4-5 ms: the break-even grows with the rows asked.
+EXACT_BASE, EXACT_PER_ROW = 4000, 80
 
 
-def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int, per_result: int = 2, fill: bool = True
-             ) -> list[tuple[int, float]]:
+def semantic(cur: Any, vector: np.ndarray, flt: Filters, limit: int, per_result: int = 2, fill: bool = True,
+             project_size: int | None = None) -> list[tuple[int, float]]:
     """(id, similarity) of the `limit` memories nearest to `vector` by the best of their vectors (a memory's
-    own and its windows'), from one HNSW scan over `memory_vectors`: the nearest `limit × per_result` vectors
+    own and its windows'), from one scan of `memory_vectors`: the nearest `limit × per_result` vectors
     grouped by memory, read again four times as deep when windows of the same memories leave fewer than
-    `limit` (unless `fill` is off: candidates for hybrid search). The project filter is applied in the scan;
-    the others (active, dates, tags…) by joining the memory."""
+    `limit` (unless `fill` is off: candidates for hybrid search). The project filter is applied in the scan,
+    exactly over the project's vectors when it is small (`project_size`: its active memories, looked up when
+    not given); the other filters (active, dates, tags…) by joining the memory."""
     where, params = flt.sql()
     v = literal(vector)
-    scan_project = "v.project = %s AND " if flt.project is not None else ""
     fetch = max(1, limit * per_result)
+    exact = False
+    if flt.project is not None:
+        if project_size is None:
+            cur.execute("SELECT coalesce(sum(docs), 0) FROM memory_counts WHERE project = %s", (flt.project,))
+            project_size = int(cur.fetchone()[0])
+        exact = project_size <= EXACT_BASE + EXACT_PER_ROW * fetch
     while True:
-        ef = min(HNSW_EF_MAX, fetch)
-        widen = ef > HNSW_EF_SEARCH  # a wider beam for this transaction rather than iterative rounds
-        cur.execute(
-            ("SELECT set_config('hnsw.ef_search', %s, true); " if widen else "")
-            + f"""SELECT v.memory_id, v.embedding <=> %s::vector AS dist
-                FROM memory_vectors v JOIN memories m ON m.id = v.memory_id
-                WHERE {scan_project}{where} ORDER BY v.embedding <=> %s::vector LIMIT %s""",
-            [*([str(ef)] if widen else []), v, *([flt.project] if scan_project else []), *params, v, fetch],
-        )
-        rows = cur.fetchall()
+        if exact:  # every vector of the project, nearest first; then whether each memory passes the filter
+            cur.execute(
+                "SELECT set_config('max_parallel_workers_per_gather', '0', true);"
+                f""" SELECT x.memory_id, x.dist, m.id IS NOT NULL FROM (
+                        SELECT memory_id, dist FROM (
+                            SELECT v.memory_id, v.embedding <=> %s::vector AS dist FROM memory_vectors v
+                            WHERE v.project = %s OFFSET 0) a
+                        ORDER BY dist LIMIT %s) x
+                     LEFT JOIN memories m ON m.id = x.memory_id AND {where}""",
+                [v, flt.project, fetch, *params],
+            )
+            fetched = cur.fetchall()
+            rows = [(mid, dist) for mid, dist, ok in fetched if ok]
+            more = len(fetched) == fetch
+        else:
+            ef = min(HNSW_EF_MAX, fetch)
+            widen = ef > HNSW_EF_SEARCH  # a wider beam for this transaction rather than iterative rounds
+            scan_project = "v.project = %s AND " if flt.project is not None else ""
+            cur.execute(
+                ("SELECT set_config('hnsw.ef_search', %s, true); " if widen else "")
+                + f"""SELECT v.memory_id, v.embedding <=> %s::vector AS dist
+                    FROM memory_vectors v JOIN memories m ON m.id = v.memory_id
+                    WHERE {scan_project}{where} ORDER BY v.embedding <=> %s::vector LIMIT %s""",
+                [*([str(ef)] if widen else []), v, *([flt.project] if scan_project else []), *params, v, fetch],
+            )
+            rows = cur.fetchall()
+            more = len(rows) == fetch
         best: dict[int, float] = {}
         for mid, dist in rows:  # (iterative scans return rows nearly, not strictly, in order)
             best[mid] = min(float(dist), best.get(mid, 2.0))
-        if not fill or len(best) >= limit or len(rows) < fetch:
+        if not fill or len(best) >= limit or not more:
             break
         fetch *= 4
     ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))[:limit]
     return [(mid, 1 - dist) for mid, dist in ranked]
 
 
-def bm25(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
-         ) -> tuple[list[tuple[int, float]], int]:
+Stats = tuple[dict[str, int], int, float, float, int]  # what keyword_stats returns
+
+
+def bm25(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75,
+         stats: Stats | None = None) -> tuple[list[tuple[int, float]], int]:
     """(id, Okapi BM25 score) over PostgreSQL's english lexemes, idf and average length over the filtered
     memories, and how many unfolded document-frequency deltas were summed. Filters the postings carry
     (project, dates) read the best postings only (`bm25_top`); others (tag, source, session, status) score
     the matching memories' tsvectors (`bm25_exact`). Both give the same scores."""
     if flt.status == "active" and flt.tag is None and flt.source is None and flt.session_id is None:
-        return bm25_top(cur, query, flt, limit, k1, b)
+        return bm25_top(cur, query, flt, limit, k1, b, stats)
     return bm25_exact(cur, query, flt, limit, k1, b), 0
 
 
@@ -282,7 +313,7 @@ class _Term:
         return self.idf * (self.last[0] if self.last else k1 + 1) * factor
 
 
-def keyword_stats(cur: Any, query: str, flt: Filters) -> tuple[dict[str, int], int, float, float, int] | None:
+def keyword_stats(cur: Any, query: str, flt: Filters) -> Stats | None:
     """The query's lexemes with their document frequencies, the corpus size and average length under the
     filter, the postings' reference length and how many unfolded deltas were summed. Counters (one
     statement, so one snapshot of counters and deltas), except under a date filter, which has none."""
@@ -332,14 +363,15 @@ def keyword_stats(cur: Any, query: str, flt: Filters) -> tuple[dict[str, int], i
     return {k: int(v) for k, v in dfs.items()}, int(n), max(float(total) / int(n), 1.0), float(ref), int(pending)
 
 
-def bm25_top(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75
-             ) -> tuple[list[tuple[int, float]], int]:
+def bm25_top(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b: float = 0.75,
+             stats: Stats | None = None) -> tuple[list[tuple[int, float]], int]:
     """The exact BM25 top `limit` (the same ids and scores as `bm25_exact`) without scoring every matching
     memory. First the best postings of every lexeme (highest weight first) and the exact scores of the
     likeliest memories among them: that ends the search when no unread posting can lift a memory into the
     top (a threshold algorithm), and otherwise gives a k-th score to prune with (MaxScore, `_maxscore`).
-    Returns the scores and the number of unfolded document-frequency deltas the statistics summed."""
-    stats = keyword_stats(cur, query, flt)
+    Returns the scores and the number of unfolded document-frequency deltas the statistics summed. `stats`:
+    this query's `keyword_stats` when the caller has them already."""
+    stats = stats or keyword_stats(cur, query, flt)
     if stats is None:
         return [], 0
     dfs, n, avgdl, ref, pending = stats
@@ -499,13 +531,13 @@ def _resolve(cur: Any, ids: list[int], lexemes: list[str], terms: dict[str, _Ter
         exact[mid] = math.fsum(known[mid][t] for t in sorted(known[mid]))
 
 
-def bm25_of(cur: Any, query: str, flt: Filters, ids: Sequence[int], k1: float = 1.2, b: float = 0.75
-            ) -> dict[int, float]:
+def bm25_of(cur: Any, query: str, flt: Filters, ids: Sequence[int], k1: float = 1.2, b: float = 0.75,
+            stats: Stats | None = None) -> dict[int, float]:
     """Exact BM25 (as `bm25_top` scores it, under the same project/date statistics) of the given memories,
     from their postings of the query's lexemes; memories holding none are left out."""
     if not ids:
         return {}
-    stats = keyword_stats(cur, query, flt)
+    stats = stats or keyword_stats(cur, query, flt)
     if stats is None:
         return {}
     dfs, n, avgdl, _, _ = stats
