@@ -31,6 +31,7 @@ class Runtime:
     def close(self) -> None:
         if self.listener:
             self.listener.stop()
+        self.searcher.close()
         self.db.close()
 
 
