@@ -152,27 +152,3 @@ def test_with_context_adds_a_share_of_the_best_neighbour():
     scored = [(1, 1.0), (2, 0.2), (3, 0.5)]
     out = dict(with_context(scored, {2: (1, 3), 3: (2, None)}, 0.5))
     assert out == {1: 1.0, 2: 0.7, 3: 0.6}
-
-
-def test_hybrid_searches_at_once_on_a_small_pool_do_not_deadlock(runtime):
-    """Hybrid search runs its vector leg on a second connection; it holds none while it waits for that leg,
-    so more searches at once than the pool has connections all finish (a pool of 2, 8 searches at once)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from claude_memory.cache import SearchCache
-    from claude_memory.db.pool import Database
-    from claude_memory.memory import Guard, MemoryService
-    from claude_memory.search import Searcher
-
-    runtime.memories.add_many([{"content": c, "project": "p"} for c in _corpus(60)])
-    db = Database(runtime.db.dsn, maxconn=2)
-    searcher = Searcher(MemoryService(db, runtime.embedder, Guard(0.95, 0.85), SearchCache(0, 60)))
-    expected = runtime.searcher.hybrid("Kafka ingestion worker", limit=5)["results"]
-    try:
-        with ThreadPoolExecutor(8) as pool:
-            futures = [pool.submit(searcher.hybrid, "Kafka ingestion worker", 5) for _ in range(24)]
-            results = [f.result(timeout=60)["results"] for f in futures]
-    finally:
-        searcher.close()
-        db.close()
-    assert expected and all([r["id"] for r in res] == [r["id"] for r in expected] for res in results)

@@ -31,7 +31,6 @@ class Runtime:
     def close(self) -> None:
         if self.listener:
             self.listener.stop()
-        self.searcher.close()
         self.db.close()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg2
@@ -43,12 +42,6 @@ class Searcher:
         self.memories = memories
         self.candidates = candidates
         self._folding = threading.Lock()
-        # hybrid search runs its vector leg on a second connection while this thread runs the keyword leg:
-        # two database backends on two cores (at 100k, p50 about 20% lower than one leg after the other)
-        self._legs = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hybrid-vector-leg")
-
-    def close(self) -> None:
-        self._legs.shutdown(wait=True)
 
     @property
     def cache(self) -> Any:
@@ -141,21 +134,16 @@ class Searcher:
                       ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
         """Fused (id, score) for an already embedded query, with each leg's raw score."""
         n = max(self.candidates, lim * 3)
-
-        def vector_leg() -> list[int]:
-            # the memories of the nearest n vectors of any kind (a memory with several of them is one candidate;
-            # every candidate's exact similarity, the best of its vectors, is computed below)
-            with self.memories.db.cursor() as vcur:
-                return [i for i, _ in q.semantic(vcur, vec, flt, n, per_result=1, fill=False)]
-
-        vectors = self._legs.submit(vector_leg)
         with self.memories.db.cursor() as cur:
             stats = q.keyword_stats(cur, text, flt)  # one read of the counters for both BM25 calls
             scored, pending = q.bm25(cur, text, flt, max(KEYWORD_CANDIDATES, lim * 3), stats=stats) if stats else ([], 0)
-        bm = dict(scored)
-        found = vectors.result()  # (no connection is held while waiting: a full pool cannot deadlock)
-        with self.memories.db.cursor() as cur:
+            bm = dict(scored)
+            # candidates: the memories of the nearest n vectors of any kind (a memory with several of them is
+            # one candidate; every candidate's exact similarity, the best of its vectors, is computed next),
             # then both scores for each candidate
+            found = [i for i, _ in q.semantic(cur, vec, flt, n, per_result=1, fill=False,
+                                              project_size=stats[1] if stats and not flt.since and not flt.before
+                                              else None)]
             sem = q.similarities(cur, vec, list(dict.fromkeys([*found, *bm])))
             if stats:
                 bm.update(q.bm25_of(cur, text, flt, [i for i in sem if i not in bm], stats=stats))
