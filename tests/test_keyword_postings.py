@@ -1,6 +1,7 @@
 """Keyword search from the impact-ordered postings (reading stops early) gives exactly the BM25 of the
-tsvector computation, on both of its routes (threshold reads; MaxScore for many middling terms), and the
-postings and counters follow every write: insert, content change, delete, restore, supersede, project, purge."""
+tsvector computation, on both of its routes (threshold reads; MaxScore for many middling terms, its optional
+terms probed or read in full), and the postings and counters follow every write: insert, content change,
+delete, restore, supersede, project, purge."""
 
 from __future__ import annotations
 
@@ -61,9 +62,13 @@ def _counters_match(rt) -> None:
         assert counted == cur.fetchall()
 
 
-@pytest.mark.parametrize("rounds", [0, 3])  # 0: straight to MaxScore; 3: threshold reads first
-def test_postings_bm25_equals_the_exact_computation_through_every_kind_of_write(runtime, monkeypatch, rounds):
+# rounds 0: straight to MaxScore; 3: threshold reads first. join: optional terms probed per candidate (0),
+# read in full with the needed ones (1e18), or as the cost rule picks
+@pytest.mark.parametrize(("rounds", "join"), [(0, 0.0), (0, 1e18), (3, q.JOIN_RATIO)])
+def test_postings_bm25_equals_the_exact_computation_through_every_kind_of_write(runtime, monkeypatch, rounds,
+                                                                                 join):
     monkeypatch.setattr(q, "TA_ROUNDS", rounds)
+    monkeypatch.setattr(q, "JOIN_RATIO", join)
     ids = _load(runtime, 3000)
     asked = [t for t, _ in realistic(60, seed=9)[1][:12]]
     pasted = " ".join(m.content for m in realistic(80, seed=5)[0])[:6000]  # hundreds of lexemes

@@ -423,7 +423,10 @@ def bm25_top(cur: Any, query: str, flt: Filters, limit: int, k1: float = 1.2, b:
         optional.append(x)
         rest += cap
     needed = [x for x in ranked if x not in optional]
-    return _maxscore(cur, needed, optional, rest, kth, flt, limit, k1, b, avgdl), pending
+    joined: list[_Term] = []
+    if optional and sum(dfs[x.lexeme] for x in optional) <= JOIN_RATIO * sum(dfs[x.lexeme] for x in needed):
+        joined, optional, rest = optional, [], 0.0
+    return _maxscore(cur, needed, joined, optional, rest, kth, flt, limit, k1, b, avgdl), pending
 
 
 TA_ROUNDS = 1  # threshold rounds before MaxScore; one is best (docs/benchmarks.md: 1, 2, 3 measured)
@@ -439,13 +442,22 @@ def _kth(known: dict[int, dict[str, float]], exact: dict[int, float], limit: int
     return lows[-1] * (1 - 1e-9) if len(lows) >= limit else -1.0
 
 
-def _maxscore(cur: Any, needed: list[_Term], optional: list[_Term], rest: float, kth: float, flt: Filters,
-              limit: int, k1: float, b: float, avgdl: float) -> list[tuple[int, float]]:
+# Optional terms' postings are either probed for each candidate (one index descent, about 5 µs) or read in
+# full alongside the needed terms' (about 0.45 µs a posting, and no probes). Read in full when the optional
+# terms hold at most this many times the needed terms' postings: on bench/search.py's 100k corpus, ratios
+# 2-8 cut hybrid p50 by about 12% and keyword p95 by 20%; chosen on half the queries and checked on the
+# other half (docs/benchmarks.md).
+JOIN_RATIO = 4.0
+
+
+def _maxscore(cur: Any, needed: list[_Term], joined: list[_Term], optional: list[_Term], rest: float, kth: float,
+              flt: Filters, limit: int, k1: float, b: float, avgdl: float) -> list[tuple[int, float]]:
     """BM25 over every posting of the needed terms; the optional terms' postings are read only for the
-    memories that can still reach the k-th score with them."""
+    memories that can still reach the k-th score with them. The joined terms' postings are read in full, but
+    only add to the scores of memories that hold a needed term."""
     cur.execute(
         """
-        WITH need AS (SELECT * FROM unnest(%(nl)s::text[], %(ni)s::float8[]) AS s(lexeme, idf)),
+        WITH need AS (SELECT * FROM unnest(%(nl)s::text[], %(ni)s::float8[], %(ng)s::bool[]) AS s(lexeme, idf, gen)),
         opt AS (SELECT * FROM unnest(%(ol)s::text[], %(oi)s::float8[]) AS s(lexeme, idf)),
         part AS MATERIALIZED (
             SELECT t.memory_id, sum(need.idf * t.tf * (%(k1)s::float8 + 1)
@@ -455,7 +467,7 @@ def _maxscore(cur: Any, needed: list[_Term], optional: list[_Term], rest: float,
             WHERE t.active AND (%(p)s::text IS NULL OR t.project = %(p)s)
               AND (%(since)s::timestamptz IS NULL OR t.created_at >= %(since)s)
               AND (%(before)s::timestamptz IS NULL OR t.created_at < %(before)s)
-            GROUP BY t.memory_id HAVING sum(need.idf * t.tf * (%(k1)s::float8 + 1)
+            GROUP BY t.memory_id HAVING bool_or(need.gen) AND sum(need.idf * t.tf * (%(k1)s::float8 + 1)
                                    / (t.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * t.doc_len
                                                               / %(avgdl)s::float8))) + %(rest)s::float8
                                     >= %(kth)s::float8),
@@ -479,7 +491,8 @@ def _maxscore(cur: Any, needed: list[_Term], optional: list[_Term], rest: float,
             FROM part c, bar WHERE c.score + %(rest)s::float8 >= bar.v) f
         ORDER BY round(f.score::numeric, %(tie)s) DESC, f.memory_id LIMIT %(lim)s
         """,
-        {"nl": [x.lexeme for x in needed], "ni": [x.idf for x in needed], "ol": [x.lexeme for x in optional],
+        {"nl": [x.lexeme for x in needed + joined], "ni": [x.idf for x in needed + joined],
+         "ng": [True] * len(needed) + [False] * len(joined), "ol": [x.lexeme for x in optional],
          "oi": [x.idf for x in optional], "k1": k1, "b": b, "avgdl": avgdl, "p": flt.project,
          "since": flt.since, "before": flt.before, "rest": rest * (1 + 1e-9), "kth": kth, "lim": limit,
          "seed": 4 * limit, "tie": TIE_DIGITS},
@@ -534,7 +547,8 @@ def _resolve(cur: Any, ids: list[int], lexemes: list[str], terms: dict[str, _Ter
 def bm25_of(cur: Any, query: str, flt: Filters, ids: Sequence[int], k1: float = 1.2, b: float = 0.75,
             stats: Stats | None = None) -> dict[int, float]:
     """Exact BM25 (as `bm25_top` scores it, under the same project/date statistics) of the given memories,
-    from their postings of the query's lexemes; memories holding none are left out."""
+    from their postings of the query's lexemes; memories holding none are left out. `ids`: active memories
+    (the search's candidates), so the lookup stays on the (memory, lexeme) index."""
     if not ids:
         return {}
     stats = stats or keyword_stats(cur, query, flt)
@@ -543,7 +557,7 @@ def bm25_of(cur: Any, query: str, flt: Filters, ids: Sequence[int], k1: float = 
     dfs, n, avgdl, _, _ = stats
     idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in dfs.items()}
     cur.execute("SELECT memory_id, lexeme, tf, doc_len FROM memory_terms WHERE memory_id = ANY(%s)"
-                " AND lexeme = ANY(%s) AND active", (list(ids), sorted(idf)))
+                " AND lexeme = ANY(%s)", (list(ids), sorted(idf)))
     parts: dict[int, dict[str, float]] = {}
     for mid, lexeme, tf, dl in cur.fetchall():
         parts.setdefault(mid, {})[lexeme] = idf[lexeme] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
