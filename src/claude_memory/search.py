@@ -25,6 +25,10 @@ MAX_QUERY_CHARS = 10_000
 # get their exact BM25 too. On LoCoMo's turns: 100 BM25 candidates and semantic-only ones at 0 gave 0.737
 # fraction@10, 30 with exact BM25 for all 0.739, at half the BM25 cost (docs/benchmarks.md).
 KEYWORD_CANDIDATES = 30
+# Vector candidates of a hybrid search (at least 3 × its limit). On LoCoMo's turns (fraction@5 / @10): 100 gave
+# 0.6389 / 0.7391, 80 0.6404 / 0.7388, 60 0.6390 / 0.7372, 40 0.6357 / 0.7362; sessions 0.8968 / 0.9547 for all
+# four; 80 costs about a fifth less than 100 (docs/benchmarks.md).
+VECTOR_CANDIDATES = 80
 
 
 def _query(query: Any) -> str:
@@ -38,7 +42,7 @@ def _weight(value: Any, name: str, default: float) -> float:
 class Searcher:
     """The three searches the MCP tools and REST API expose."""
 
-    def __init__(self, memories: MemoryService, candidates: int = 100) -> None:
+    def __init__(self, memories: MemoryService, candidates: int = VECTOR_CANDIDATES) -> None:
         self.memories = memories
         self.candidates = candidates
         self._folding = threading.Lock()
@@ -139,12 +143,11 @@ class Searcher:
             scored, pending = q.bm25(cur, text, flt, max(KEYWORD_CANDIDATES, lim * 3), stats=stats) if stats else ([], 0)
             bm = dict(scored)
             # candidates: the memories of the nearest n vectors of any kind (a memory with several of them is
-            # one candidate; every candidate's exact similarity, the best of its vectors, is computed next),
-            # then both scores for each candidate
-            found = [i for i, _ in q.semantic(cur, vec, flt, n, per_result=1, fill=False,
-                                              project_size=stats[1] if stats and not flt.since and not flt.before
-                                              else None)]
-            sem = q.similarities(cur, vec, list(dict.fromkeys([*found, *bm])))
+            # one candidate, at the similarity of its nearest), then both scores for each candidate: the
+            # keyword candidates' similarities (the best of their vectors), the vector candidates' BM25
+            sem = dict(q.semantic(cur, vec, flt, n, per_result=1, fill=False,
+                                  project_size=stats[1] if stats and not flt.since and not flt.before else None))
+            sem.update(q.similarities(cur, vec, [i for i in bm if i not in sem]))
             if stats:
                 bm.update(q.bm25_of(cur, text, flt, [i for i in sem if i not in bm], stats=stats))
             fused = fuse(bm, sem, kw, sw)
